@@ -1,0 +1,15 @@
+"""Course tooling for Week 13 (PyTorch Fundamentals).
+
+Everything that is generated in this repository (the release, the worked
+notebook, the data files, sample submissions) is produced by a function in
+this package, so that CI can run the same function and compare.
+"""
+
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ASSIGNMENT = "week13"
+NOTEBOOK = "pytorch_fundamentals.ipynb"
+SOURCE_NB = REPO / "source" / ASSIGNMENT / NOTEBOOK
+RELEASE_NB = REPO / "release" / ASSIGNMENT / NOTEBOOK
+WORKED_NB = REPO / "notebooks" / NOTEBOOK
