@@ -1,0 +1,55 @@
+"""Hidden tests for Week 13: Exercises 1, 2 and 4.
+
+This package lives outside `source/`, so it never reaches `release/`. The
+source notebook's hidden test cells call it with one line,
+
+    __import__("week13_checks").run("<grade id>", globals())
+
+inside `### BEGIN HIDDEN TESTS` markers. `nbgrader_config.py` puts this
+folder on the kernel's `PYTHONPATH` and imports the package when the kernel
+starts, before any student code runs, so the references captured in
+`_pristine` are the real ones even if a submission later monkeypatches
+torch, builtins or comparison functions.
+
+A failing check raises `CheckFailed`, which IPython renders as one line
+(no traceback frames, no path, no hidden source).
+"""
+
+from . import _pristine as P
+from ._report import CheckFailed
+
+_CHECKS = {}
+
+
+def check(grade_id):
+    """Register a function as the hidden check for `grade_id`."""
+
+    def register(fn):
+        _CHECKS[grade_id] = fn
+        return fn
+
+    return register
+
+
+def run(grade_id, ns):
+    """Run the hidden check `grade_id` against the notebook namespace `ns`."""
+    fn = _CHECKS.get(grade_id)
+    if fn is None:  # an instructor error, never a student's
+        raise KeyError(f"no hidden check registered for {grade_id!r}")
+    try:
+        fn(ns)
+    except CheckFailed:
+        raise
+    except KeyboardInterrupt:
+        raise
+    except NameError as e:
+        raise CheckFailed(f"{grade_id}: {e} (run the solution cell of this exercise first)") from None
+    except Exception as e:  # the submission raised: report it in one line
+        raise CheckFailed(
+            f"{grade_id}: your code raised {P.type(e).__name__}: {e}"
+        ) from None
+
+
+from . import ex1, ex2, ex4  # noqa: E402,F401  (registers the checks)
+
+__all__ = ["run", "CheckFailed"]

@@ -1,0 +1,217 @@
+"""Hidden tests for Exercise 1: MyTabularDataset."""
+
+import csv
+import os
+import tempfile
+
+import numpy as np
+from torch.utils.data import DataLoader
+
+from . import _pristine as P
+from ._pristine import abs, all, float, int, len, list, range, repr, str, type
+from ._report import CheckFailed, expect
+from . import check
+
+_TMP = tempfile.mkdtemp(prefix="w13-hidden-ex1-")
+
+
+def _write_csv(name, header, rows):
+    path = os.path.join(_TMP, name)
+    with open(path, "w", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        for row in rows:  # a row is a list of (kind, value); kind "label" is written as an integer
+            writer.writerow([str(int(v)) if kind == "label" else repr(float(v)) for kind, v in row])
+    return path
+
+
+def _table(name, n_rows, n_features, target_at, target_name="target", seed=0, constant=None, n_classes=3):
+    """Write a CSV with random features on different scales; return (path, features, labels, feature names)."""
+    rng = np.random.default_rng(seed)
+    scales = 10.0 ** rng.integers(-2, 4, size=n_features)
+    features = np.round(rng.normal(size=(n_rows, n_features)) * scales + rng.normal(size=n_features) * scales, 4)
+    if constant is not None:
+        features[:, constant] = 3.25
+    labels = rng.integers(0, n_classes, size=n_rows)
+    names = [f"f{j}" for j in range(n_features)]
+    header = names[:target_at] + [target_name] + names[target_at:]
+    rows = []
+    for r in range(n_rows):
+        cells = [("feature", v) for v in features[r]]
+        cells.insert(target_at, ("label", labels[r]))
+        rows.append(cells)
+    return _write_csv(name, header, rows), features, labels, names
+
+
+def _item(ds, i, n_features, where):
+    """ds[i] as (list of floats, int), after checking the exact types the contract names."""
+    out = ds[i]
+    expect(type(out) in (tuple, list) and len(out) == 2, f"{where} should return a pair (x, y), got {type(out).__name__}")
+    x, y = out
+    expect(P.is_plain_tensor(x), f"{where}: x should be a torch.Tensor, got {type(x).__name__}")
+    expect(P.dtype_of(x) == P.dtype_float32, f"{where}: x should be float32, got {P.dtype_of(x)}")
+    expect(P.shape_of(x) == (n_features,), f"{where}: x should have shape ({n_features},), got {P.shape_of(x)}")
+    expect(P.is_plain_tensor(y), f"{where}: y should be a torch.Tensor, got {type(y).__name__}")
+    expect(P.dtype_of(y) == P.dtype_int64, f"{where}: y should be int64 (torch.long), got {P.dtype_of(y)}")
+    expect(P.shape_of(y) == (), f"{where}: y should be a 0-d tensor (a single label), got shape {P.shape_of(y)}")
+    return P.values(x), P.values(y)
+
+
+def _standardised(features, mean, std):
+    scale = np.where(std == 0, 1.0, std)
+    return ((features - mean) / scale).tolist()
+
+
+def _check_stat(ds, attr, want, n_features, what):
+    got = P.getattr(ds, attr, None)
+    expect(P.is_plain_tensor(got), f"self.{attr} should be a torch.Tensor, got {type(got).__name__}")
+    expect(P.dtype_of(got) == P.dtype_float32 and P.shape_of(got) == (n_features,),
+           f"self.{attr} should be a float32 tensor of shape ({n_features},), got {P.dtype_of(got)} {P.shape_of(got)}")
+    expect(P.all_close(P.values(got), list(float(v) for v in want), rtol=1e-5, atol=1e-5), what)
+
+
+def _check_rows(ds, features, labels, mean, std, context):
+    want = _standardised(features, mean, std)
+    for i in range(len(features)):
+        x, y = _item(ds, i, features.shape[1], f"ds[{i}]")
+        expect(P.all_close(x, want[i], rtol=1e-4, atol=1e-4),
+               f"{context}: ds[{i}][0] should be (row - mean) / std of row {i}")
+        expect(y == int(labels[i]), f"{context}: ds[{i}][1] should be the row's target {int(labels[i])}, got {y}")
+
+
+@check("ex1_hidden_statistics")
+def statistics(ns):
+    cls = ns["MyTabularDataset"]
+    for n_rows, n_features, seed in ((3, 4, 1), (40, 6, 2)):  # 3 rows: ddof=0 and ddof=1 differ by sqrt(3/2)
+        path, features, labels, _ = _table(f"stats_{n_rows}.csv", n_rows, n_features, n_features, seed=seed)
+        ds = cls(path)
+        mean, std = features.mean(axis=0), features.std(axis=0)
+        _check_stat(ds, "mean", mean, n_features, f"self.mean should be each feature column's mean ({n_rows}-row file)")
+        sample_std = features.std(axis=0, ddof=1)
+        got_std = P.values(ds.std) if P.is_plain_tensor(ds.std) else None
+        if got_std is not None and P.all_close(got_std, sample_std.tolist(), rtol=1e-4, atol=1e-6):
+            raise CheckFailed("self.std is the sample std (ddof=1); use the population std (ddof=0, unbiased=False), "
+                              "as StandardScaler does")
+        _check_stat(ds, "std", std, n_features, f"self.std should be each feature column's population std ({n_rows}-row file)")
+        _check_rows(ds, features, labels, mean, std, f"{n_rows}-row file")
+
+
+@check("ex1_hidden_given_statistics")
+def given_statistics(ns):
+    cls = ns["MyTabularDataset"]
+    train_path, train_x, _, _ = _table("split_train.csv", 30, 5, 5, seed=3)
+    test_path, test_x, test_y, _ = _table("split_test.csv", 12, 5, 5, seed=4)
+    train = cls(train_path)
+    test = cls(test_path, mean=train.mean, std=train.std)
+    mean, std = train_x.mean(axis=0), train_x.std(axis=0)
+    own_mean = test_x.mean(axis=0)
+    if P.is_plain_tensor(test.mean) and P.all_close(P.values(test.mean), own_mean.tolist(), rtol=1e-4, atol=1e-6):
+        raise CheckFailed("given mean and std were ignored: the test split recomputed its own statistics "
+                          "(use the mean and std passed in)")
+    _check_stat(test, "mean", mean, 5, "self.mean should be the mean passed in (the training split's)")
+    _check_stat(test, "std", std, 5, "self.std should be the std passed in (the training split's)")
+    _check_rows(test, test_x, test_y, mean, std, "test split with the training statistics")
+    # Statistics given as plain Python lists are used as they are, too.
+    fixed = cls(test_path, mean=[1.0, 2.0, 3.0, 4.0, 5.0], std=[2.0, 2.0, 2.0, 2.0, 2.0])
+    _check_rows(fixed, test_x, test_y, np.arange(1.0, 6.0), np.full(5, 2.0), "mean=[1, ..., 5], std=[2, ...]")
+
+
+@check("ex1_hidden_constant_column")
+def constant_column(ns):
+    cls = ns["MyTabularDataset"]
+    path, features, labels, _ = _table("constant.csv", 10, 4, 4, seed=5, constant=2)
+    ds = cls(path)
+    for i in range(len(features)):
+        x, _ = _item(ds, i, 4, f"ds[{i}]")
+        expect(all(P.isfinite(v) for v in x), f"ds[{i}] has NaN or inf: a column whose std is 0 should be divided by 1")
+        expect(abs(x[2]) <= 1e-6, f"a constant column should standardise to 0, got {x[2]!r} in ds[{i}]")
+    std = P.values(ds.std)
+    expect(abs(std[2]) <= 1e-6 or abs(std[2] - 1.0) <= 1e-6, "self.std of a constant column should be 0 (or the 1 used instead)")
+    mean, std_ref = features.mean(axis=0), features.std(axis=0)
+    _check_rows(ds, features, labels, mean, std_ref, "file with a constant column")
+    # A constant column given as std=0 by the caller is divided by 1 as well.
+    given = cls(path, mean=[0.0] * 4, std=[1.0, 1.0, 0.0, 1.0])
+    x, _ = _item(given, 0, 4, "ds[0]")
+    expect(all(P.isfinite(v) for v in x), "a given std of 0 should also be replaced by 1 (no NaN or inf)")
+
+
+@check("ex1_hidden_target_column")
+def target_column(ns):
+    cls = ns["MyTabularDataset"]
+    for at, name, seed in ((2, "label", 6), (0, "cultivar", 7)):
+        path, features, labels, names = _table(f"target_{name}.csv", 15, 5, at, target_name=name, seed=seed)
+        ds = cls(path, target_column=name)
+        mean, std = features.mean(axis=0), features.std(axis=0)
+        expect(P.all_close(P.values(ds.mean), mean.tolist(), rtol=1e-5, atol=1e-5),
+               f"with target_column={name!r} at position {at}, the features are all the other columns in file order "
+               f"(do not assume the target is last)")
+        _check_rows(ds, features, labels, mean, std, f"target column {name!r} at position {at}")
+
+
+@check("ex1_hidden_indexing")
+def indexing(ns):
+    cls = ns["MyTabularDataset"]
+    path, features, labels, _ = _table("index.csv", 9, 3, 3, seed=8)
+    ds = cls(path)
+    n = ds.__len__()
+    expect(type(n) is int and n == 9, f"len(ds) should be the number of data rows (9), got {n!r}")
+    want = _standardised(features, features.mean(axis=0), features.std(axis=0))
+    for idx, row in ((-1, 8), (-9, 0), (-4, 5)):
+        x, y = _item(ds, idx, 3, f"ds[{idx}]")
+        expect(P.all_close(x, want[row], rtol=1e-4, atol=1e-4) and y == int(labels[row]),
+               f"ds[{idx}] should be row {row} (negative indices count from the end)")
+    for idx in (9, 100, -10):
+        try:
+            ds[idx]
+        except IndexError:
+            continue
+        except Exception as e:
+            raise CheckFailed(f"ds[{idx}] on 9 rows should raise IndexError, got {type(e).__name__}") from None
+        raise CheckFailed(f"ds[{idx}] on 9 rows should raise IndexError, but returned a value")
+
+
+@check("ex1_hidden_errors")
+def errors(ns):
+    cls = ns["MyTabularDataset"]
+    missing = os.path.join(_TMP, "no_such_file.csv")
+    try:
+        cls(missing)
+    except FileNotFoundError:
+        pass
+    except Exception as e:
+        raise CheckFailed(f"a missing file should raise FileNotFoundError, got {type(e).__name__}") from None
+    else:
+        raise CheckFailed("a missing file should raise FileNotFoundError, but the dataset was created")
+    path, _, _, _ = _table("no_target.csv", 5, 3, 3, target_name="target", seed=9)
+    try:
+        cls(path, target_column="quality_grade")
+    except ValueError as e:
+        expect("quality_grade" in str(e), f"the ValueError should name the missing column 'quality_grade', got: {e}")
+    except Exception as e:
+        raise CheckFailed(f"a missing target column should raise ValueError, got {type(e).__name__}") from None
+    else:
+        raise CheckFailed("a missing target column should raise ValueError naming the column, but the dataset was created")
+
+
+@check("ex1_hidden_loader")
+def loader(ns):
+    cls = ns["MyTabularDataset"]
+    path, features, labels, _ = _table("loader.csv", 10, 7, 3, seed=10)
+    ds = cls(path)
+    want = _standardised(features, features.mean(axis=0), features.std(axis=0))
+    sizes, rows = [], 0
+    for xb, yb in DataLoader(ds, batch_size=4):
+        expect(P.is_plain_tensor(xb) and P.dtype_of(xb) == P.dtype_float32 and P.shape_of(xb)[1:] == (7,),
+               f"a DataLoader batch of x should be float32 of shape (B, 7), got {P.dtype_of(xb)} {P.shape_of(xb)}")
+        expect(P.is_plain_tensor(yb) and P.dtype_of(yb) == P.dtype_int64 and len(P.shape_of(yb)) == 1,
+               f"a DataLoader batch of y should be int64 of shape (B,), got {P.dtype_of(yb)} {P.shape_of(yb)}")
+        b = P.shape_of(xb)[0]
+        expect(P.shape_of(yb) == (b,), "x and y batches should have the same batch size")
+        expect(P.all_close(P.values(xb), want[rows:rows + b], rtol=1e-4, atol=1e-4),
+               "DataLoader batches should stack the standardised rows in order")
+        expect(P.values(yb) == [int(v) for v in labels[rows:rows + b]], "DataLoader label batches should match the target column")
+        sizes.append(b)
+        rows += b
+    expect(sizes == [4, 4, 2], f"10 rows in batches of 4 should give batch sizes [4, 4, 2], got {sizes}")
+
+
