@@ -1,0 +1,170 @@
+"""Grade submissions with real nbgrader in a scratch course, and tabulate the result.
+
+`grade_samples(samples, workdir)`:
+1. lays out a scratch course in `workdir` (config, source, hidden tests),
+2. runs `nbgrader generate_assignment` there,
+3. writes each sample submission (release notebook + the sample's answers)
+   to `submitted/<student>/week13/`,
+4. runs `nbgrader autograde`, split over parallel worker processes that
+   share the gradebook (each kernel on one thread),
+5. reads every grade back from the gradebook.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import ASSIGNMENT, NOTEBOOK, REPO
+from . import notebooks as nbs
+
+PARTS = ("cell1", "cell2", "cell3", "cell4", "cell5", "cell6", "ex1", "ex2", "ex3", "ex4")
+
+
+@dataclass
+class Sample:
+    """A crafted submission: the reference answers with `edits` applied (or the untouched release)."""
+
+    student: str
+    about: str
+    edits: dict = field(default_factory=dict)
+    loses: tuple = ()  # parts that must lose autograded points; every other part keeps all of them
+    answered: bool = True  # False: the release notebook exactly as students receive it
+
+    def notebook(self, release_nb, source_nb):
+        nb = nbs.fill_solutions(release_nb, source_nb) if self.answered else release_nb
+        return nbs.apply_edits(nb, self.edits)
+
+
+def nbgrader_env(threads=1):
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    env["OMP_NUM_THREADS"] = str(threads)
+    return env
+
+
+def nbgrader(args, cwd, check=True):
+    """Run an nbgrader command in course folder `cwd`; return the completed process."""
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=cwd, env=nbgrader_env(),
+                          capture_output=True, text=True)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def make_course(workdir):
+    """A fresh scratch course in `workdir`, with the release generated."""
+    workdir = Path(workdir)
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    workdir.mkdir(parents=True)
+    shutil.copy(REPO / "nbgrader_config.py", workdir)
+    shutil.copytree(REPO / "source", workdir / "source")
+    shutil.copytree(REPO / "autograder", workdir / "autograder",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    nbgrader(["generate_assignment", ASSIGNMENT, "--force"], workdir)
+    return workdir
+
+
+def submit(workdir, samples):
+    release_nb = nbs.read(workdir / "release" / ASSIGNMENT / NOTEBOOK)
+    source_nb = nbs.read(workdir / "source" / ASSIGNMENT / NOTEBOOK)
+    for sample in samples:
+        nbs.write(sample.notebook(release_nb, source_nb),
+                  workdir / "submitted" / sample.student / ASSIGNMENT / NOTEBOOK)
+
+
+def autograde(workdir, students, workers=None):
+    """Autograde `students` with `workers` parallel nbgrader processes; return wall seconds."""
+    workers = max(1, min(workers or os.cpu_count() or 1, len(students)))
+    groups = [students[i::workers] for i in range(workers)]
+    start = time.perf_counter()
+    procs = []
+    for group in groups:
+        others = [s for s in students if s not in group]
+        args = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"]
+        if others:
+            args.append("--CourseDirectory.student_id_exclude=" + ",".join(others))
+        procs.append(subprocess.Popen(args, cwd=workdir, env=nbgrader_env(), stdout=subprocess.PIPE,
+                                      stderr=subprocess.STDOUT, text=True))
+    logs = [p.communicate()[0] for p in procs]
+    elapsed = time.perf_counter() - start
+    for proc, log in zip(procs, logs):
+        if proc.returncode != 0:
+            raise RuntimeError(f"nbgrader autograde failed:\n{log}")
+    return elapsed
+
+
+@dataclass
+class Result:
+    student: str
+    parts: dict  # part -> (auto score, auto max)
+    failures: dict  # grade id -> first line of the error shown to the student
+
+    @property
+    def total(self):
+        return sum(score for score, _ in self.parts.values())
+
+    @property
+    def maximum(self):
+        return sum(m for _, m in self.parts.values())
+
+
+def read_results(workdir, students):
+    """Autograded points per part, from the gradebook, and each failing test's message."""
+    from nbgrader.api import Gradebook
+
+    results = {}
+    url = f"sqlite:///{Path(workdir) / 'gradebook.db'}"
+    with Gradebook(url) as gb:
+        for student in students:
+            nb = gb.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, student)
+            parts = {p: [0.0, 0.0] for p in PARTS}
+            for grade in nb.grades:
+                if grade.cell.cell_type != "code":  # the written answer is graded by hand
+                    continue
+                part = grade.name.split("_", 1)[0]
+                parts[part][0] += grade.auto_score or 0.0
+                parts[part][1] += grade.max_score
+            results[student] = Result(student, {p: tuple(v) for p, v in parts.items()},
+                                      failing_messages(workdir, student))
+    return results
+
+
+def failing_messages(workdir, student):
+    path = Path(workdir) / "autograded" / student / ASSIGNMENT / NOTEBOOK
+    if not path.exists():
+        return {"(notebook)": "not autograded"}
+    out = {}
+    for cell in nbs.read(path).cells:
+        gid = nbs.grade_id(cell)
+        if not gid or cell.cell_type != "code" or not cell.metadata["nbgrader"].get("grade"):
+            continue
+        for output in cell.outputs:
+            if output.output_type == "error":
+                out[gid] = f"{output.ename}: {output.evalue}".strip()
+                break
+    return out
+
+
+def grade_samples(samples, workdir, workers=None):
+    workdir = make_course(workdir)
+    submit(workdir, samples)
+    seconds = autograde(workdir, [s.student for s in samples], workers)
+    return read_results(workdir, [s.student for s in samples]), seconds
+
+
+def table(samples, results):
+    """A plain-text grade table: one row per submission, autograded points per part."""
+    head = f"{'submission':<28}" + "".join(f"{p:>7}" for p in PARTS) + f"{'auto':>9}  first failing check"
+    lines = [head, "-" * len(head)]
+    for sample in samples:
+        r = results[sample.student]
+        row = f"{sample.student:<28}" + "".join(f"{r.parts[p][0]:>7g}" for p in PARTS)
+        first = next(iter(r.failures.items()), None)
+        reason = f"{first[0]}: {first[1]}" if first else ""
+        lines.append(row + f"{r.total:>5g}/{r.maximum:<3g}  {reason[:110]}")
+    return "\n".join(lines)

@@ -1,0 +1,178 @@
+"""Notebook transformations: the worked notebook, submissions, cleanliness.
+
+All of them read the annotated source notebook (or the release generated
+from it) and never a hand-kept copy.
+"""
+
+import copy
+import os
+import shutil
+from pathlib import Path
+
+import nbformat
+
+from . import REPO, SOURCE_NB, WORKED_NB
+
+BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
+BEGIN_HIDDEN, END_HIDDEN = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
+NOTEBOOK_METADATA_KEYS = {"kernelspec", "language_info"}
+WORKED_BANNER = (
+    "*Worked solution, generated from `source/week13/pytorch_fundamentals.ipynb` by "
+    "`make notebooks` and executed on the CPU. Do not edit: edit the source and regenerate.*"
+)
+
+
+def read(path):
+    return nbformat.read(str(path), as_version=4)
+
+
+def write(nb, path):
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.validate(nb)
+    nbformat.write(nb, str(path))
+
+
+def grade_id(cell):
+    return cell.metadata.get("nbgrader", {}).get("grade_id")
+
+
+def cells_by_grade_id(nb):
+    return {grade_id(c): c for c in nb.cells if grade_id(c)}
+
+
+def strip_solution_markers(text):
+    """The solution with its marker lines removed (the code a student would write)."""
+    lines = [line for line in text.splitlines() if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION)]
+    return "\n".join(lines)
+
+
+def strip_hidden_tests(text):
+    """Remove every hidden-test region, markers included."""
+    out, hidden = [], False
+    for line in text.splitlines():
+        if BEGIN_HIDDEN in line:
+            hidden = True
+        elif END_HIDDEN in line:
+            hidden = False
+        elif not hidden:
+            out.append(line)
+    return "\n".join(out)
+
+
+def is_hidden_only(cell):
+    """A test cell that holds nothing but a docstring once its hidden region is gone."""
+    if cell.cell_type != "code" or BEGIN_HIDDEN not in cell.source:
+        return False
+    rest = strip_hidden_tests(cell.source).strip()
+    return rest.startswith('"""') and rest.endswith('"""') and rest.count('"""') == 2
+
+
+def worked_notebook(source_nb=None):
+    """The source with solutions in place, hidden tests and nbgrader metadata removed, unexecuted."""
+    nb = copy.deepcopy(source_nb if source_nb is not None else read(SOURCE_NB))
+    cells = []
+    for cell in nb.cells:
+        if is_hidden_only(cell):
+            continue
+        cell.source = strip_solution_markers(strip_hidden_tests(cell.source))
+        cell.metadata = {}
+        cells.append(cell)
+    banner = nbformat.v4.new_markdown_cell(WORKED_BANNER)
+    banner.id = "generated-banner"
+    nb.cells = [banner] + cells
+    return nb
+
+
+def execute(nb, cwd, timeout=300, env=None):
+    """Execute `nb` in folder `cwd` on one CPU thread, with stable metadata."""
+    from nbclient import NotebookClient
+
+    saved_metadata = copy.deepcopy(nb.metadata)
+    old_env = {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    try:
+        NotebookClient(
+            nb, timeout=timeout, kernel_name="python3", record_timing=False,
+            resources={"metadata": {"path": str(cwd)}},
+        ).execute()
+    finally:
+        for k, v in old_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    nb.metadata = saved_metadata  # the kernel's language_info would name this machine's Python
+    return nb
+
+
+def build_worked_notebook(dest=WORKED_NB):
+    """Write the executed worked notebook (and the data it reads) to `dest`."""
+    dest = Path(dest)
+    data_src = SOURCE_NB.parent / "data"
+    data_dest = dest.parent / "data"
+    if data_dest.exists():
+        shutil.rmtree(data_dest)
+    shutil.copytree(data_src, data_dest)
+    nb = execute(worked_notebook(), cwd=dest.parent, env={"OMP_NUM_THREADS": "1"})
+    write(nb, dest)
+    return dest
+
+
+def fill_solutions(release_nb, source_nb):
+    """A submission: the release notebook with every solution cell answered as in the source."""
+    nb = copy.deepcopy(release_nb)
+    answers = cells_by_grade_id(source_nb)
+    for cell in nb.cells:
+        meta = cell.metadata.get("nbgrader", {})
+        if meta.get("solution"):
+            cell.source = strip_solution_markers(answers[meta["grade_id"]].source)
+    return nb
+
+
+def apply_edits(nb, edits):
+    """Apply a sample submission's edits: {grade_id: [(old, new), ...] or full new source}.
+
+    A replacement whose `old` text is not in the cell raises, so a sample
+    cannot silently stop testing what it claims when the source changes.
+    """
+    nb = copy.deepcopy(nb)
+    cells = cells_by_grade_id(nb)
+    for gid, edit in edits.items():
+        if gid not in cells:
+            raise KeyError(f"no cell with grade id {gid!r}")
+        cell = cells[gid]
+        if isinstance(edit, str):
+            cell.source = edit.strip("\n")
+            continue
+        for old, new in edit:
+            if old not in cell.source:
+                raise ValueError(f"{gid}: text to replace not found: {old!r}")
+            cell.source = cell.source.replace(old, new)
+    return nb
+
+
+def clean_problems(path, allow_outputs):
+    """What is unclean about a notebook file: outputs where none belong, stray metadata, missing ids."""
+    nb = read(path)
+    problems = []
+    extra = set(nb.metadata) - NOTEBOOK_METADATA_KEYS
+    if extra:
+        problems.append(f"notebook metadata beyond {sorted(NOTEBOOK_METADATA_KEYS)}: {sorted(extra)}")
+    ids = [c.get("id") for c in nb.cells]
+    if None in ids or len(set(ids)) != len(ids):
+        problems.append("cell ids missing or repeated")
+    allowed_cell_keys = {"nbgrader", "deletable", "editable"}
+    for cell in nb.cells:
+        extra = set(cell.metadata) - allowed_cell_keys
+        if extra:
+            problems.append(f"cell {cell.get('id')}: stray metadata {sorted(extra)}")
+        if cell.cell_type == "code" and not allow_outputs and (cell.outputs or cell.execution_count):
+            problems.append(f"cell {cell.get('id')}: has outputs or an execution count")
+    return problems
+
+
+__all__ = [
+    "REPO", "read", "write", "worked_notebook", "execute", "build_worked_notebook",
+    "fill_solutions", "apply_edits", "clean_problems", "strip_hidden_tests",
+]
