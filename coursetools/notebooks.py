@@ -60,20 +60,16 @@ def strip_hidden_tests(text):
     return "\n".join(out)
 
 
-def is_hidden_only(cell):
-    """A test cell that holds nothing but a docstring once its hidden region is gone."""
-    if cell.cell_type != "code" or BEGIN_HIDDEN not in cell.source:
-        return False
-    rest = strip_hidden_tests(cell.source).strip()
-    return rest.startswith('"""') and rest.endswith('"""') and rest.count('"""') == 2
+def has_hidden_tests(cell):
+    return cell.cell_type == "code" and BEGIN_HIDDEN in cell.source
 
 
 def worked_notebook(source_nb=None):
-    """The source with solutions in place, hidden tests and nbgrader metadata removed, unexecuted."""
+    """The source with solutions in place, hidden-test cells and nbgrader metadata removed, unexecuted."""
     nb = copy.deepcopy(source_nb if source_nb is not None else read(SOURCE_NB))
     cells = []
     for cell in nb.cells:
-        if is_hidden_only(cell):
+        if has_hidden_tests(cell):
             continue
         cell.source = strip_solution_markers(strip_hidden_tests(cell.source))
         cell.metadata = {}
