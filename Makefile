@@ -1,0 +1,45 @@
+# Week 13 — PyTorch Fundamentals. The two commands a newcomer needs:
+#   make course   set up, generate release/ and notebooks/, grade the sample submissions
+#   make test     set up, run every test (notebooks, sync, grader suite, environment)
+# Both create the virtual environment in .venv on first use.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(CURDIR)/$(VENV)/bin
+export PATH := $(BIN):$(PATH)
+export OMP_NUM_THREADS ?= 1
+
+.PHONY: course test env release notebooks data grade-samples grade-all clean
+
+course: release notebooks grade-samples
+
+test: env
+	$(BIN)/python -m pytest
+
+env: $(VENV)/.installed
+
+# torch first and alone, pinned (its CPU wheel); then the rest, pinned.
+$(VENV)/.installed: requirements.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$$(grep -E '^torch==' requirements.txt)"
+	$(BIN)/python -m pip install --quiet -r requirements.txt
+	touch $@
+
+release: env
+	$(BIN)/nbgrader generate_assignment week13 --force
+
+notebooks: env
+	$(BIN)/python -m coursetools notebooks
+
+data: env
+	$(BIN)/python -m coursetools data
+
+grade-samples: env
+	$(BIN)/python -m coursetools grade-samples
+
+grade-all: env
+	$(BIN)/python -m coursetools grade-samples --all
+
+clean:
+	rm -rf build autograded feedback gradebook.db .pytest_cache
