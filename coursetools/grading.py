@@ -81,10 +81,11 @@ def autograde(workdir, students, workers=None):
     """Autograde `students` with `workers` parallel nbgrader processes; return wall seconds."""
     workers = max(1, min(workers or os.cpu_count() or 1, len(students)))
     groups = [students[i::workers] for i in range(workers)]
+    submitted = sorted(p.name for p in (Path(workdir) / "submitted").iterdir() if p.is_dir())
     start = time.perf_counter()
     procs = []
     for group in groups:
-        others = [s for s in students if s not in group]
+        others = [s for s in submitted if s not in group]
         args = [sys.executable, "-m", "nbgrader", "autograde", ASSIGNMENT, "--force"]
         if others:
             args.append("--CourseDirectory.student_id_exclude=" + ",".join(others))
@@ -168,3 +169,41 @@ def table(samples, results):
         reason = f"{first[0]}: {first[1]}" if first else ""
         lines.append(row + f"{r.total:>5g}/{r.maximum:<3g}  {reason[:110]}")
     return "\n".join(lines)
+
+
+def problems(sample, result):
+    """How `result` contradicts what `sample` expects; [] when the grade is right."""
+    if not sample.answered:
+        return [] if result.total == 0 else [f"expected 0 points, got {result.total:g}"]
+    out = []
+    for part in PARTS:
+        score, maximum = result.parts[part]
+        if part in sample.loses and score >= maximum:
+            out.append(f"{part}: expected to lose points, got full marks {score:g}/{maximum:g}")
+        elif part not in sample.loses and score != maximum:
+            out.append(f"{part}: expected full marks, got {score:g}/{maximum:g}")
+    return out
+
+
+def expected_text(sample):
+    if not sample.answered:
+        return "0"
+    return "full" if not sample.loses else "loses " + "+".join(sample.loses)
+
+
+def got_text(result):
+    lost = [f"{p} {s:g}/{m:g}" for p, (s, m) in result.parts.items() if s < m]
+    return f"{result.total:g}/{result.maximum:g}" + (f" ({', '.join(lost)})" if lost and len(lost) <= 2 else "")
+
+
+def expectation_table(samples, results):
+    """Submission, expected, got, verdict and the first failing check, one row each."""
+    rows = [("submission", "expected", "got", "ok", "first failing check")]
+    for sample in samples:
+        r = results[sample.student]
+        first = next(iter(r.failures.items()), None)
+        rows.append((sample.student, expected_text(sample), got_text(r),
+                     "yes" if not problems(sample, r) else "NO",
+                     f"{first[0]}: {first[1]}"[:100] if first else ""))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4] for row in rows)

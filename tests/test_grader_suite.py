@@ -1,0 +1,99 @@
+"""The grader, proven with real `nbgrader autograde` runs of crafted submissions.
+
+Every sample in sample_submissions.ALL is graded once (the `graded_class`
+fixture); the table of expected vs got is printed at the end of the run.
+"""
+
+import html
+import re
+from pathlib import Path
+
+import pytest
+
+from coursetools import ASSIGNMENT, NOTEBOOK, REPO, grading
+from coursetools import notebooks as nbs
+
+import sample_submissions
+
+SAMPLES = {s.student: s for s in sample_submissions.ALL}
+
+
+@pytest.mark.parametrize("student", list(SAMPLES))
+def test_sample_gets_the_expected_grade(graded_class, student):
+    _, results = graded_class
+    assert grading.problems(SAMPLES[student], results[student]) == []
+
+
+def test_reference_gets_every_autograded_point(graded_class):
+    _, results = graded_class
+    ref = results["reference"]
+    assert ref.maximum == 95  # 100 points, of which the written answer (5) is graded by hand
+    assert ref.total == 95, ref.failures
+
+
+def test_untouched_release_gets_zero(graded_class):
+    _, results = graded_class
+    assert results["untouched_release"].total == 0
+
+
+def test_every_mistake_explains_itself_in_one_line(graded_class):
+    """A failing check shows a one-line reason, not a traceback through autograder/."""
+    workdir, results = graded_class
+    for student, result in results.items():
+        for gid, message in result.failures.items():
+            assert "\n" not in message and len(message) < 450, (student, gid, message)
+        nb = nbs.read(workdir / "autograded" / student / ASSIGNMENT / NOTEBOOK)
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                if output.output_type == "error" and output.ename == "CheckFailed":
+                    assert len(output.traceback) == 1, (student, output.traceback)
+                    assert "autograder" not in output.traceback[0] and "week13_checks" not in output.traceback[0]
+
+
+def test_regrading_gives_the_same_grades(graded_class):
+    workdir, results = graded_class
+    again = ["reference", "ex1_sample_std"]
+    grading.autograde(workdir, again, workers=1)
+    regraded = grading.read_results(workdir, again)
+    for student in again:
+        assert regraded[student].parts == results[student].parts
+        assert regraded[student].failures == results[student].failures
+
+
+def _hidden_lines():
+    """Distinctive lines of the hidden tests: long enough not to occur by chance in a notebook."""
+    lines = set()
+    for path in (REPO / "autograder").rglob("*.py"):
+        for line in path.read_text().splitlines():
+            line = line.strip()
+            if len(line) >= 30 and not line.startswith(("#", "import ", "from ")):
+                lines.add(line)
+    return lines
+
+
+def test_feedback_and_release_never_show_hidden_tests(graded_class):
+    workdir, _ = graded_class
+    grading.nbgrader(["generate_feedback", ASSIGNMENT, "--force"], workdir)
+    feedback = sorted((workdir / "feedback").rglob("*.html"))
+    assert len(feedback) == len(SAMPLES)
+    release_texts = [p.read_text() for p in (REPO / "release").rglob("*") if p.is_file()]
+    hidden = _hidden_lines()
+    assert len(hidden) > 100
+    for path in feedback:
+        text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+        for marker in ("week13_checks", "BEGIN HIDDEN TESTS", "autograder/"):
+            assert marker not in text, (path, marker)
+        leaked = [line for line in hidden if line in text]
+        assert leaked == [], (path, leaked[:3])
+    for text in release_texts:
+        assert "week13_checks" not in text and "BEGIN HIDDEN TESTS" not in text
+        assert [line for line in hidden if line in text] == []
+
+
+def test_feedback_shows_the_reason_for_lost_points(graded_class):
+    workdir, results = graded_class
+    path = workdir / "feedback" / "ex1_sample_std" / ASSIGNMENT / Path(NOTEBOOK).with_suffix(".html")
+    if not path.exists():
+        grading.nbgrader(["generate_feedback", ASSIGNMENT, "--force"], workdir)
+    text = html.unescape(path.read_text())
+    assert "population std" in text
