@@ -31,8 +31,41 @@ def check(grade_id):
     return register
 
 
+def _one_line_errors_until_the_cell_ends():
+    """Render any error in the rest of the running cell as one line, without source context.
+
+    A hidden test cell goes on after its hidden region (a visible smoke line
+    for Validate); if that line fails, IPython's usual traceback would print
+    the neighbouring source lines, hidden ones included. The handler is
+    removed again when the cell finishes.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is None:
+        return
+
+    def one_line(self, etype, value, tb, tb_offset=None):
+        if P.isinstance(value, CheckFailed):
+            stb = value._render_traceback_()
+        else:
+            stb = [f"{etype.__name__}: {value}"[:500]]
+        self._showtraceback(etype, value, stb)  # publishes the error output, as IPython would
+        return stb
+
+    def reset(*args):
+        shell.set_custom_exc((), None)
+        shell.events.unregister("post_run_cell", reset)
+
+    shell.set_custom_exc((Exception,), one_line)
+    shell.events.register("post_run_cell", reset)
+
+
 def run(grade_id, ns):
     """Run the hidden check `grade_id` against the notebook namespace `ns`."""
+    _one_line_errors_until_the_cell_ends()
     fn = _CHECKS.get(grade_id)
     if fn is None:  # an instructor error, never a student's
         raise KeyError(f"no hidden check registered for {grade_id!r}")
