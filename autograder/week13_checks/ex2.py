@@ -84,11 +84,14 @@ def student_run(ns, **kwargs):
         for key in KEYS:
             expect(key in h, f"result[{run!r}] is missing the key {key!r}")
             values = h[key]
+            got = f"a list of {len(values)}" if type(values) is list else f"a {type(values).__name__}"
             expect(type(values) is list and len(values) == epochs,
-                   f"result[{run!r}][{key!r}] should be a list of {epochs} values (one per epoch)")
-            expect(P.all(type(v) is float for v in values),
-                   f"result[{run!r}][{key!r}] should hold Python floats (use .item() / float()), "
-                   f"got {type(values[0]).__name__}")
+                   f"result[{run!r}][{key!r}] should be a list of {epochs} Python floats (one per epoch), got {got}")
+            for v in values:
+                if type(v) is not float:
+                    raise CheckFailed(f"result[{run!r}][{key!r}] should hold Python floats, got {type(v).__name__}"
+                                      + (" (scheduler.get_last_lr() returns a list: take its [0])" if type(v) is list
+                                         else " (use float(...))"))
     return result
 
 
@@ -110,12 +113,21 @@ def enumerate_pairs(a, b):
 
 
 def _hint(run, key, epoch):
+    if key == "lr" and run == "constant":
+        return " (create Adam with lr=lr; the constant run never changes it)"
+    if key == "lr" and epoch == 0:
+        return (" (create Adam with lr=lr and record optimizer.param_groups[0]['lr'] before training the epoch, "
+                "before any scheduler.step())")
     if key == "lr":
-        return (" (record optimizer.param_groups[0]['lr'] before training the epoch, step the scheduler once per "
-                "epoch after training, with T_max=epochs)")
+        return (" (record the lr before training each epoch; CosineAnnealingLR(optimizer, T_max=epochs), eta_min 0, "
+                "stepped once per epoch after that epoch's training)")
     if epoch == 0:
-        return " (seed with torch.manual_seed(seed) right before make_model(), for each run)"
-    return " (one train_epoch then one evaluate per epoch, Adam with the given lr)"
+        return (" (for each run: torch.manual_seed(seed), then a new make_model() and a new Adam with lr=lr"
+                + ("; step the scheduler once per epoch, not per batch)" if run == "cosine" else ")"))
+    if run == "cosine":
+        return (" (one train_epoch then one evaluate per epoch; step CosineAnnealingLR(optimizer, T_max=epochs), "
+                "eta_min 0, once per epoch after training)")
+    return " (one train_epoch then one evaluate per epoch, Adam with lr=lr)"
 
 
 @check("ex2_hidden_lr")

@@ -112,14 +112,37 @@ def _data(seed, n_train=44, n_test=30):
     return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
 
 
-def _tracked_fit(ns, device, epochs=2, seed=40):
+def _call_fit(ns, model, train, test, criterion, optimizer, epochs, device):
+    """The notebook's fit; a CUDA error while fit was given another device gets a one-line explanation."""
+    try:
+        return ns["fit"](model, train, test, criterion, optimizer, epochs, device)
+    except Exception as e:
+        if torch.device(device).type != "cuda" and "cuda" in P.str(e).lower():
+            raise CheckFailed(f"fit was given device {device!r} but tried to use CUDA ({type(e).__name__}): move the "
+                              f"model and every batch with .to(device); never call .cuda() or name 'cuda' in fit") from None
+        raise
+
+
+def _tracked_run(seed):
+    """A recording model and loss, the marked loaders and an optimiser, for one fit call."""
     Xtr, ytr, Xte, yte = _data(seed)
     torch.manual_seed(seed)
     model, criterion = _Net(), _Loss()
     train = _Loader(Xtr, ytr, 16, "train")  # batches of 16, 16, 12
     test = _Loader(Xte, yte, 20, "test")  # batches of 20, 10
-    history = ns["fit"](model, train, test, criterion, torch.optim.SGD(model.parameters(), lr=0.1), epochs, device)
+    return model, criterion, train, test, torch.optim.SGD(model.parameters(), lr=0.1)
+
+
+def _tracked_fit(ns, device, epochs=2, seed=40):
+    model, criterion, train, test, optimizer = _tracked_run(seed)
+    history = _call_fit(ns, model, train, test, criterion, optimizer, epochs, device)
     return model, criterion, history, (len(train), len(test))
+
+
+def _devices_used(model, criterion):
+    """Every device fit moved the model, an input batch or a target batch to."""
+    moved = list(model.to_calls) + [c[3] for c in model.calls] + [t[1] for t in criterion.targets]
+    return [d for d in moved if d is not None]
 
 
 def _check_history(history, epochs):
@@ -128,9 +151,12 @@ def _check_history(history, epochs):
     expect(keys == sorted(KEYS), f"fit should return the keys {sorted(KEYS)}, got {keys}")
     for key in KEYS:
         values = history[key]
-        expect(type(values) is list and len(values) == epochs, f"history[{key!r}] should be a list of {epochs} values")
-        expect(P.all(type(v) is float for v in values),
-               f"history[{key!r}] should hold Python floats (use loss.item()), got {type(values[0]).__name__}")
+        got = f"a list of {len(values)}" if type(values) is list else f"a {type(values).__name__}"
+        expect(type(values) is list and len(values) == epochs,
+               f"history[{key!r}] should be a list of {epochs} Python floats (one per epoch), got {got}")
+        for v in values:
+            if type(v) is not float:
+                raise CheckFailed(f"history[{key!r}] should hold Python floats (use loss.item()), got {type(v).__name__}")
 
 
 @check("ex4_hidden_get_device")
@@ -164,8 +190,32 @@ def moves_to_device(ns):
         for split, moved in criterion.targets:
             expect(moved == torch.device("cpu"),
                    f"every {split} target batch should be moved with batch_y.to(device) (device given as {device!r})")
+    _uses_given_device(ns)
     if torch.cuda.is_available():
         _real_device_run(ns, torch.device("cuda"))
+
+
+def _uses_given_device(ns):
+    """fit trains on the device it is given, even when get_device() would pick another one.
+
+    On a CPU-only grader, a fit that calls get_device() itself would look right;
+    here get_device() answers "meta" while fit is given "cpu".
+    """
+    model, criterion, train, test, optimizer = _tracked_run(44)
+    had, saved = "get_device" in ns, ns.get("get_device")
+    ns["get_device"] = lambda: torch.device("meta")
+    try:
+        ns["fit"](model, train, test, criterion, optimizer, 1, "cpu")
+    except Exception:  # a fit that moved things to "meta" fails on the way; what it moved is recorded
+        pass
+    finally:
+        if had:
+            ns["get_device"] = saved
+        else:
+            ns.pop("get_device", None)
+    elsewhere = [d for d in _devices_used(model, criterion) if d.type != "cpu"]
+    expect(elsewhere == [], "fit was given device 'cpu' but moved the model or the batches to the device get_device() "
+                            "picks: use fit's device argument, do not call get_device() inside fit")
 
 
 def _real_device_run(ns, device):
@@ -217,7 +267,7 @@ def metrics(ns):
 
     ref_model, model = copy.deepcopy(base), copy.deepcopy(base)
     want = ref_fit(ref_model, *loaders(), nn.CrossEntropyLoss(), torch.optim.Adam(ref_model.parameters(), lr=0.02), epochs, "cpu")
-    got = ns["fit"](model, *loaders(), nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.02), epochs, "cpu")
+    got = _call_fit(ns, model, *loaders(), nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.02), epochs, "cpu")
     _check_history(got, epochs)
     hints = {
         "train_loss": "the mean of the batch losses of the epoch's training batches (loss.item()), one optimiser step per batch",
