@@ -80,8 +80,11 @@ def worked_notebook(source_nb=None):
     return nb
 
 
-def execute(nb, cwd, timeout=300, env=None):
-    """Execute `nb` in folder `cwd` on one CPU thread, with stable metadata."""
+def execute(nb, cwd, timeout=300, env=None, record_timing=False):
+    """Execute `nb` in folder `cwd` on one CPU thread, with stable metadata.
+
+    `record_timing` keeps nbclient's per-cell timestamps in `cell.metadata.execution`
+    (the benchmark reads them; the committed worked notebook never has them)."""
     from nbclient import NotebookClient
 
     saved_metadata = copy.deepcopy(nb.metadata)
@@ -89,7 +92,7 @@ def execute(nb, cwd, timeout=300, env=None):
     os.environ.update(env or {})
     try:
         NotebookClient(
-            nb, timeout=timeout, kernel_name="python3", record_timing=False,
+            nb, timeout=timeout, kernel_name="python3", record_timing=record_timing,
             resources={"metadata": {"path": str(cwd)}},
         ).execute()
     finally:
@@ -127,10 +130,11 @@ def fill_solutions(release_nb, source_nb):
 
 
 def apply_edits(nb, edits):
-    """Apply a sample submission's edits: {grade_id: [(old, new), ...] or full new source}.
+    """Apply a sample submission's edits: {grade_id: [(old, new[, times]), ...] or full new source}.
 
-    A replacement whose `old` text is not in the cell raises, so a sample
-    cannot silently stop testing what it claims when the source changes.
+    A replacement whose `old` text is not exactly once in the cell raises, so
+    a sample cannot silently stop testing what it claims when the source
+    changes (or break code it did not mean to touch).
     """
     nb = copy.deepcopy(nb)
     cells = cells_by_grade_id(nb)
@@ -141,9 +145,10 @@ def apply_edits(nb, edits):
         if isinstance(edit, str):
             cell.source = edit.strip("\n")
             continue
-        for old, new in edit:
-            if old not in cell.source:
-                raise ValueError(f"{gid}: text to replace not found: {old!r}")
+        for old, new, *times in edit:  # (old, new) replaces once; (old, new, n) exactly n times
+            count, expected = cell.source.count(old), (times or [1])[0]
+            if count != expected:
+                raise ValueError(f"{gid}: text to replace found {count} times, not {expected}: {old!r}")
             cell.source = cell.source.replace(old, new)
     return nb
 

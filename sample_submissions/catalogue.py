@@ -492,7 +492,7 @@ EX4_CORRECT = [
 EX4_MISTAKES = [
     Sample("ex4_cuda_hardcoded", "Exercise 4: .cuda() hard-coded for the model and the batches",
            {"ex4_solution": [("    model.to(device)\n", "    model.cuda()\n"),
-                             (_MOVE_BATCH, "batch_x, batch_y = batch_x.cuda(), batch_y.cuda()")]},
+                             (_MOVE_BATCH, "batch_x, batch_y = batch_x.cuda(), batch_y.cuda()", 2)]},
            loses=("ex4",)),
     Sample("ex4_model_not_moved", "Exercise 4: the model is never moved to the device",
            {"ex4_solution": [("    model.to(device)\n", "")]}, loses=("ex4",)),
@@ -500,7 +500,7 @@ EX4_MISTAKES = [
            {"ex4_solution": [("\n            " + _MOVE_BATCH, ""), ("\n                " + _MOVE_BATCH, "")]},
            loses=("ex4",)),
     Sample("ex4_targets_not_moved", "Exercise 4: only the inputs are moved to the device, not the targets",
-           {"ex4_solution": [(_MOVE_BATCH, "batch_x = batch_x.to(device)")]}, loses=("ex4",)),
+           {"ex4_solution": [(_MOVE_BATCH, "batch_x = batch_x.to(device)", 2)]}, loses=("ex4",)),
     Sample("ex4_no_no_grad", "Exercise 4: evaluation without torch.no_grad()",
            {"ex4_solution": [(_EVAL_WITH_NO_GRAD, _EVAL_WITHOUT_NO_GRAD)]}, loses=("ex4",)),
     Sample("ex4_train_mode_once", "Exercise 4: model.train() called once before the loop, not in every epoch",
