@@ -16,7 +16,15 @@ HIDDEN = ROOT / "autograder"
 
 c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.course_id = "pytorch-fundamentals"
-c.CourseDirectory.db_assignments = [dict(name="week13")]
+# The gradebook: gradebook.db beside this file, or any database SQLAlchemy speaks, e.g. a
+# PostgreSQL server shared by graders on several machines (README, "Grading across machines").
+# SQLAlchemy 2.1 maps a bare postgresql:// URL to the psycopg (3) driver; the course pins psycopg2
+# (requirements.txt), so such a URL is read as postgresql+psycopg2:// (coursetools.grading does the same).
+if os.environ.get("WEEK13_DB_URL"):
+    c.CourseDirectory.db_url = os.environ["WEEK13_DB_URL"]
+    for _bare in ("postgresql://", "postgres://"):
+        if c.CourseDirectory.db_url.startswith(_bare):
+            c.CourseDirectory.db_url = "postgresql+psycopg2://" + c.CourseDirectory.db_url[len(_bare):]
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.pt"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -38,10 +46,40 @@ if HIDDEN.is_dir():
         os.environ["PYTHONPATH"] = os.pathsep.join([str(HIDDEN)] + paths)
     c.Execute.extra_arguments = [
         "--HistoryManager.hist_file=:memory:",
-        "--IPKernelApp.exec_lines=['import week13_checks']",
+        "--IPKernelApp.exec_lines=['import grading_guard, week13_checks']",
     ]
+
+# Autograding closes the holes of plain nbgrader (coursetools/nbgrader_ext.py):
+# kernel state restored before each test cell, a whole-notebook time limit,
+# recovery from dead or unresponsive kernels, warnings on stderr not fatal,
+# test cells that did not run earn nothing.
+if (ROOT / "coursetools").is_dir():
+    import sys
+
+    if str(ROOT) not in sys.path:
+        sys.path.insert(0, str(ROOT))
+    c.Autograde.autograde_preprocessors = [
+        "coursetools.nbgrader_ext.RobustExecute",
+        "coursetools.nbgrader_ext.StderrIsNotFailure",
+        "coursetools.nbgrader_ext.NotRunIsFailure",
+        "nbgrader.preprocessors.IgnorePattern",
+        "nbconvert.preprocessors.ClearMetadataPreprocessor",
+        "nbgrader.preprocessors.LimitOutput",
+        "nbgrader.preprocessors.SaveAutoGrades",
+        "nbgrader.preprocessors.AssignLatePenalties",
+        "nbgrader.preprocessors.CheckCellMetadata",
+    ]
+    c.RobustExecute.extra_arguments = c.Execute.extra_arguments
+    c.RobustExecute.timeout = int(os.environ.get("WEEK13_CELL_TIMEOUT", "60"))
+    c.RobustExecute.notebook_timeout = int(os.environ.get("WEEK13_NOTEBOOK_TIMEOUT", "600"))
+    c.RobustExecute.raise_on_iopub_timeout = False
+    c.RobustExecute.error_on_timeout = {
+        "ename": "CellTimeoutError",
+        "evalue": f"the cell ran longer than {c.RobustExecute.timeout} s and was interrupted",
+        "traceback": [f"CellTimeoutError: the cell ran longer than {c.RobustExecute.timeout} s and was interrupted"],
+    }
 
 # A tiny model trains fastest on one thread, and parallel graders must not
 # oversubscribe the cores (see README, "Grading a class").
 os.environ.setdefault("OMP_NUM_THREADS", "1")
-c.Execute.timeout = 120
+c.Execute.timeout = 60

@@ -1,5 +1,7 @@
-"""Shared fixtures: one real nbgrader grading run of every sample submission."""
+"""Shared fixtures: one real nbgrader grading run of every sample submission, and one of the
+instructor's class-grading command over the submissions that attack the grading process."""
 
+import os
 import shutil
 import sys
 
@@ -10,7 +12,11 @@ from coursetools import REPO, grading
 sys.path.insert(0, str(REPO))
 import sample_submissions  # noqa: E402
 
-_SUMMARY = []
+_SUMMARY = {}  # section title -> lines printed at the end of the run
+
+# Test-run limits for the class grader: short enough that a loop which ignores interrupts
+# costs seconds, long enough for any cell of a correct notebook on a busy 2-core machine.
+CLASS_CELL_TIMEOUT_S = "15"
 
 
 @pytest.fixture(scope="session")
@@ -18,15 +24,43 @@ def graded_class(tmp_path_factory):
     """Every sample in sample_submissions.ALL, autograded by real nbgrader in a scratch course."""
     workdir = tmp_path_factory.mktemp("course") / "course"
     results, seconds = grading.grade_samples(sample_submissions.ALL, workdir)
-    _SUMMARY.append(grading.expectation_table(sample_submissions.ALL, results))
-    _SUMMARY.append(f"{len(results)} submissions autograded in {seconds:.1f} s")
+    _SUMMARY["grader suite: sample submissions (expected vs got)"] = [
+        grading.expectation_table(sample_submissions.ALL, results),
+        f"{len(results)} submissions autograded in {seconds:.1f} s"]
     return workdir, results
 
 
+@pytest.fixture(scope="session")
+def robust_class(tmp_path_factory):
+    """The reference and every submission of sample_submissions.robustness, graded by
+    `python -m coursetools grade-class` (classgrade.grade_class) in a scratch course."""
+    from coursetools import classgrade
+    from sample_submissions.catalogue import REFERENCE
+    from sample_submissions.robustness import SAMPLES
+
+    samples = [REFERENCE, *SAMPLES]
+    root = grading.make_course(tmp_path_factory.mktemp("class") / "course")
+    grading.submit(root, samples)
+    saved = os.environ.get("WEEK13_CELL_TIMEOUT")
+    os.environ["WEEK13_CELL_TIMEOUT"] = CLASS_CELL_TIMEOUT_S
+    try:
+        statuses, results, seconds = classgrade.grade_class(root, workers=2, quiet=True)
+    finally:
+        if saved is None:
+            os.environ.pop("WEEK13_CELL_TIMEOUT")
+        else:
+            os.environ["WEEK13_CELL_TIMEOUT"] = saved
+    _SUMMARY["grade-class: submissions that attack the grader"] = [
+        classgrade.summary(statuses, results),
+        f"{len(results)} graded, {sum(not s.graded for s in statuses.values())} not graded; "
+        f"autograding took {seconds:.1f} s with 2 workers"]
+    return root, {s.student: s for s in samples}, statuses, results
+
+
 def pytest_terminal_summary(terminalreporter):
-    if _SUMMARY:
-        terminalreporter.section("grader suite: sample submissions (expected vs got)")
-        for block in _SUMMARY:
+    for title, blocks in _SUMMARY.items():
+        terminalreporter.section(title)
+        for block in blocks:
             terminalreporter.write_line(block)
 
 

@@ -1,0 +1,134 @@
+"""nbgrader preprocessors that close the holes of plain `nbgrader autograde`.
+
+Configured in nbgrader_config.py as the autograde preprocessors:
+
+- `RobustExecute` (replaces nbgrader's Execute):
+  * before every graded test cell, restores the kernel state that student
+    code could have changed (autograder/grading_guard.py) and checks,
+    through a nonce read back as a user expression, that the restore ran;
+  * a whole-notebook time limit on top of the per-cell timeout: cells after
+    it are not run (and so earn nothing);
+  * a cell that times out and leaves the kernel busy (a loop that swallows
+    KeyboardInterrupt), or a kernel that dies (`os._exit`, a crash), costs
+    that cell: the kernel is restarted, the cells that ran fine before are
+    replayed silently, and grading goes on with the next cell.
+- `StderrIsNotFailure`: output on stderr (a warning) in a test cell is kept
+  but shown as stdout, so correct code that warns keeps its points; errors
+  still fail.
+- `NotRunIsFailure`: a graded test cell without an execution count did not
+  run, and gets an error output, so it never earns points.
+"""
+
+import secrets
+import time
+
+from nbclient.exceptions import DeadKernelError
+from nbclient.util import run_sync
+from nbformat import NotebookNode
+from traitlets import Integer
+
+from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader import utils
+
+
+def error_output(ename, evalue):
+    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
+
+
+def is_test_cell(cell):
+    return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
+
+
+class RobustExecute(Execute):
+    notebook_timeout = Integer(600, help="Seconds for the whole notebook; later cells are not run.").tag(config=True)
+    probe_timeout = Integer(5, help="Seconds a kernel has to answer after a timed-out cell.").tag(config=True)
+
+    def preprocess(self, nb, resources=None, km=None):
+        self._deadline = None  # set when the first cell starts: kernel start-up is not the student's time
+        self._replay = []  # sources of the cells that ran without error, in order
+        return super().preprocess(nb, resources, km)
+
+    async def _run_quietly(self, code, timeout, user_expressions=None):
+        """Execute `code` outside the notebook's record; the reply, or None on timeout."""
+        try:
+            return await self.kc.execute_interactive(
+                code, silent=True, store_history=False, user_expressions=user_expressions or {},
+                timeout=timeout, output_hook=lambda msg: None)
+        except TimeoutError:
+            return None
+
+    async def _restart_and_replay(self):
+        self.log.warning("Restarting the kernel and replaying %d cells", len(self._replay))
+        await self.km.restart_kernel(now=True)
+        await self.kc.wait_for_ready(timeout=self.startup_timeout)
+        for source in self._replay:
+            remaining = self._deadline - time.monotonic()
+            if remaining <= 0 or await self._run_quietly(source, min(self.timeout or remaining, remaining)) is None:
+                break
+
+    async def _guard(self):
+        """Restore the kernel's state before a test cell; False when the submission prevents it."""
+        nonce = secrets.token_hex(8)
+        reply = await self._run_quietly(
+            f"import sys as __w13_sys; __w13_sys.modules['grading_guard'].restore({nonce!r})",
+            self.probe_timeout, user_expressions={"nonce": "__w13_guard_nonce__"})
+        if reply is None:
+            return False
+        value = reply["content"].get("user_expressions", {}).get("nonce", {})
+        return value.get("status") == "ok" and value.get("data", {}).get("text/plain") == repr(nonce)
+
+    async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if cell.cell_type != "code" or not cell.source.strip():
+            return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.notebook_timeout
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            cell.outputs = [error_output("NotebookTimeout",
+                                         f"not run: the notebook's time limit of {self.notebook_timeout} s was used up")]
+            cell.execution_count = None
+            return cell
+        if is_test_cell(cell) and not await self._guard():
+            cell.outputs = [error_output("GradingInterference", "not graded: the submission keeps the grader from "
+                                         "resetting the kernel (input transformers, hooks or patched modules)")]
+            cell.execution_count = None
+            await self._restart_and_replay()
+            return cell
+        try:
+            await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+        except DeadKernelError:
+            cell.outputs.append(error_output(
+                "KernelDied", "the kernel died while running this cell (os._exit, a crash or too much memory); "
+                              "the cells after it ran in a fresh kernel"))
+            await self._restart_and_replay()
+            return cell
+        failed = any(o.output_type == "error" for o in cell.outputs)
+        timed_out = any(o.output_type == "error" and o.ename == "CellTimeoutError" for o in cell.outputs)
+        if timed_out and await self._run_quietly("pass", self.probe_timeout) is None:
+            cell.outputs.append(error_output(
+                "KernelUnresponsive", "the cell ran past its time limit and ignored the interrupt; "
+                                      "the cells after it ran in a fresh kernel"))
+            await self._restart_and_replay()
+        elif not failed:
+            self._replay.append(cell.source)
+        return cell
+
+    # nbclient binds execute_cell to its own coroutine when the class is made; rebind it to ours.
+    execute_cell = run_sync(async_execute_cell)
+
+
+class StderrIsNotFailure(NbGraderPreprocessor):
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "code":
+            for output in cell.outputs:
+                if output.output_type == "stream" and output.name == "stderr":
+                    output.name = "stdout"
+        return cell, resources
+
+
+class NotRunIsFailure(NbGraderPreprocessor):
+    def preprocess_cell(self, cell, resources, index):
+        if is_test_cell(cell) and not cell.get("execution_count"):
+            if not any(o.output_type == "error" for o in cell.outputs):
+                cell.outputs.append(error_output("NotRun", "this test cell did not run, so it earns no points"))
+        return cell, resources

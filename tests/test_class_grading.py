@@ -1,0 +1,172 @@
+"""The instructor's class-grading command, proven on submissions that attack the grading process.
+
+`robust_class` (tests/conftest.py) grades the reference and every sample of
+sample_submissions/robustness.py with `classgrade.grade_class`, the code
+behind `make grade-class`, using real `nbgrader autograde` in parallel.
+"""
+
+import csv
+import html
+import json
+import re
+
+import nbformat
+import pytest
+
+from coursetools import ASSIGNMENT, NOTEBOOK, classgrade, grading
+from coursetools import notebooks as nbs
+from coursetools.nbgrader_ext import RobustExecute, NotRunIsFailure
+from sample_submissions.robustness import SAMPLES
+
+ROBUST = {s.student: s for s in SAMPLES}
+
+
+@pytest.mark.parametrize("student", list(ROBUST))
+def test_submission_gets_the_expected_status_and_grade(robust_class, student):
+    _, samples, statuses, results = robust_class
+    sample, status = samples[student], statuses[student]
+    assert ("graded" if status.graded else "not graded") == sample.status, status.reason
+    if status.graded:
+        assert grading.problems(sample, results[student]) == [], results[student].failures
+        assert results[student].maximum == 95, "points come from the release's test cells only"
+    else:
+        assert status.reason, "a submission that is not graded says why"
+
+
+def test_not_graded_submissions_say_why(robust_class):
+    _, _, statuses, _ = robust_class
+    assert "cannot be read" in statuses["robust_invalid_json"].reason
+    assert "no notebook" in statuses["robust_missing"].reason
+    assert any("pytorch_fundamentals (1).ipynb" in n for n in statuses["robust_renamed"].notes)
+
+
+def test_failures_explain_themselves(robust_class):
+    """What a student reads for the grading-process cases: one line, and why."""
+    _, _, _, results = robust_class
+    loop = results["robust_interrupt_loop"].failures
+    assert any("NameError" in m for m in loop.values()), loop  # the loop cell never defined accumulated_step
+    death = results["robust_kernel_death"].failures
+    assert any(m.startswith("KernelDied:") for m in death.values()), death
+    assert all(gid.startswith("ex4_") for gid in death), "only the parts the dead kernel could not run"
+    # The hacks are caught by the checks themselves, not by a side effect of the hack.
+    for student, part, ename in (("robust_monkeypatch_hack", "ex3", "AssertionError"),
+                                 ("robust_transformer_hack", "ex2", "CheckFailed"),
+                                 ("robust_custom_exc_hack", "ex1", "AssertionError"),
+                                 ("robust_event_hack", "ex1", "AssertionError")):
+        failures = results[student].failures
+        assert any(g.startswith(part) and m.startswith(ename) for g, m in failures.items()), (student, failures)
+    deleted = nbs.read(robust_class[0] / "autograded" / "robust_deleted_tests" / ASSIGNMENT / NOTEBOOK)
+    assert {"ex1_tests_wine", "cell2_tests_count", "ex4_hidden_metrics"} <= {nbs.grade_id(c) for c in deleted.cells}
+
+
+def test_test_cells_come_back_from_the_release(robust_class):
+    """Deleted, duplicated, retagged and markdown-converted test cells are graded as the release has them."""
+    root, _, _, _ = robust_class
+    release = nbs.read(root / "release" / ASSIGNMENT / NOTEBOOK)
+    fixed = {nbs.grade_id(c): c for c in release.cells if nbs.grade_id(c) and not c.metadata["nbgrader"]["solution"]}
+    for student in ("robust_deleted_tests", "robust_duplicated_tests", "robust_skip_tags", "robust_markdown_tests"):
+        nb = nbs.read(root / "autograded" / student / ASSIGNMENT / NOTEBOOK)
+        gids = [nbs.grade_id(c) for c in nb.cells if nbs.grade_id(c)]
+        assert len(gids) == len(set(gids)), (student, "a grade id twice")
+        assert "bonus_points" not in gids
+        for cell in nb.cells:
+            gid = nbs.grade_id(cell)
+            if gid in fixed:
+                assert cell.cell_type == fixed[gid].cell_type, (student, gid)
+                assert "tags" not in cell.metadata, (student, gid)
+                assert cell.metadata["nbgrader"]["points"] == fixed[gid].metadata["nbgrader"].get("points")
+
+
+def test_grades_csv_tells_not_graded_from_zero(robust_class):
+    root, _, statuses, results = robust_class
+    with open(root / f"grades_{ASSIGNMENT}.csv", newline="") as f:
+        rows = {row["student"]: row for row in csv.DictReader(f)}
+    assert set(rows) == set(statuses)
+    for student, row in rows.items():
+        if statuses[student].graded:
+            assert row["status"] == "graded"
+            assert float(row["autograded"]) == results[student].total
+        else:
+            assert row["status"] == "not graded" and row["autograded"] == "" and row["ex1"] == ""
+            assert row["reason"] == statuses[student].reason
+
+
+def test_feedback_per_part_without_hidden_code(robust_class):
+    root, _, statuses, _ = robust_class
+    for student, status in statuses.items():
+        path = root / "feedback" / student / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")
+        assert path.exists() == status.graded, student
+        if not status.graded:
+            continue
+        text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+        for marker in ("week13_checks", "BEGIN HIDDEN TESTS", "autograder/", "grading_guard"):
+            assert marker not in text, (student, marker)
+    feedback = (root / "feedback" / "robust_transformer_hack" / ASSIGNMENT / "pytorch_fundamentals.html").read_text()
+    assert "should be 0.0190097" in html.unescape(feedback), "the failing check's message is in the feedback"
+
+
+def test_regrading_is_safe_and_never_keeps_a_stale_score(robust_class):
+    root, _, statuses, results = robust_class
+    again, _, _ = classgrade.grade_class(root, workers=2, quiet=True, only=["robust_warning", "robust_transformer_hack"])
+    regraded = grading.read_results(root, ["robust_warning", "robust_transformer_hack"])
+    for student, result in regraded.items():
+        assert result.parts == results[student].parts, student
+    assert again["reference"].graded, "students outside --student keep their grades"
+    # The student resubmits a broken file: the old score must not survive the failed regrade.
+    submitted = root / "submitted" / "robust_warning" / ASSIGNMENT / NOTEBOOK
+    submitted.write_text("{ not json")
+    after, results_after, _ = classgrade.grade_class(root, workers=1, quiet=True, only=["robust_warning"])
+    assert not after["robust_warning"].graded and "robust_warning" not in results_after
+    assert not classgrade._has_submission(root, "robust_warning"), "the gradebook forgot the old submission"
+    with open(root / f"grades_{ASSIGNMENT}.csv", newline="") as f:
+        row = next(r for r in csv.DictReader(f) if r["student"] == "robust_warning")
+    assert row["status"] == "not graded" and row["autograded"] == ""
+    assert statuses["robust_warning"].graded  # it had been graded before
+
+
+# ------------------------------------------------------------ the notebook time limit, on a tiny notebook
+
+def _test_cell(source, gid, points=1):
+    cell = nbformat.v4.new_code_cell(source)
+    cell.metadata["nbgrader"] = {"grade": True, "grade_id": gid, "locked": True, "points": points,
+                                 "schema_version": 3, "solution": False, "task": False}
+    return cell
+
+
+def test_notebook_time_limit_leaves_later_cells_unrun_and_pointless(tmp_path):
+    """Each cell within its own limit, the whole notebook over its limit: later test cells earn nothing."""
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import time; time.sleep(1.5)"),
+        _test_cell("time.sleep(1.5)", "first"),
+        _test_cell("assert True", "second"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    executor = RobustExecute(timeout=10, notebook_timeout=2,
+                             extra_arguments=["--IPKernelApp.exec_lines=['import grading_guard']"])
+    nb, resources = executor.preprocess(nb, {"metadata": {"path": str(tmp_path)}})
+    assert nb.cells[1].execution_count, "a cell that starts inside the limit runs"
+    assert nb.cells[2].execution_count is None
+    assert nb.cells[2].outputs[0].ename == "NotebookTimeout"
+    nb.cells[2].outputs = []
+    nb, _ = NotRunIsFailure().preprocess(nb, resources)
+    assert nb.cells[2].outputs[0].ename == "NotRun", "a test cell that did not run never earns points"
+
+
+def test_rebuild_keeps_answers_and_restores_the_skeleton():
+    """classgrade.rebuild on its own: the student's cells kept in order, the release's test cells back."""
+    release = nbs.read(grading.REPO / "release" / ASSIGNMENT / NOTEBOOK)
+    student = nbformat.from_dict(json.loads(json.dumps(release)))
+    tests = [i for i, c in enumerate(student.cells) if nbs.grade_id(c) and not c.metadata["nbgrader"]["solution"]]
+    solution = next(c for c in student.cells if nbs.grade_id(c) == "ex1_solution")
+    solution.source = "class MyTabularDataset: pass  # my answer"
+    student.cells[tests[0]].source = "pass  # tests edited away"
+    del student.cells[tests[1]]
+    student.cells.insert(3, nbformat.v4.new_code_cell("print('my own scratch cell')"))
+    nb, notes = classgrade.rebuild(release, student)
+    assert [nbs.grade_id(c) for c in nb.cells if nbs.grade_id(c)] == \
+        [nbs.grade_id(c) for c in release.cells if nbs.grade_id(c)]
+    by_gid = {nbs.grade_id(c): c for c in nb.cells if nbs.grade_id(c)}
+    assert by_gid["ex1_solution"].source.endswith("# my answer")
+    assert by_gid[nbs.grade_id(release.cells[tests[0]])].source == release.cells[tests[0]].source
+    assert any(c.source == "print('my own scratch cell')" for c in nb.cells)
+    assert notes == []
