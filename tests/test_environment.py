@@ -26,8 +26,8 @@ def _environment_pip():
 
 
 def test_requirements_pin_every_line():
-    lines = [l.split("#")[0].strip() for l in (REPO / "requirements.txt").read_text().splitlines()]
-    lines = [l for l in lines if l]
+    lines = [line.split("#")[0].strip() for line in (REPO / "requirements.txt").read_text().splitlines()]
+    lines = [line for line in lines if line]
     assert len(lines) == len(_requirements()), "every requirement is pinned with =="
 
 

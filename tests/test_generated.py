@@ -2,8 +2,6 @@
 
 import filecmp
 import json
-import subprocess
-import sys
 
 import pytest
 
