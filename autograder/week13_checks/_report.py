@@ -1,4 +1,6 @@
-"""The one exception type a hidden check raises."""
+"""The one exception type a hidden check raises, and the checks every exercise shares."""
+
+from ._pristine import float, len, list, type
 
 _MAX = 400
 
@@ -25,3 +27,14 @@ def expect(condition, message):
     """Fail with `message` unless `condition` is true (a real bool)."""
     if condition is not True:
         raise CheckFailed(message)
+
+
+def expect_floats_per_epoch(values, epochs, label, hint=lambda v: ""):
+    """`values` (e.g. history['train_loss']) is a list of `epochs` Python floats; `hint(v)` is
+    appended to the message about a value `v` that is not a float."""
+    got = f"a list of {len(values)}" if type(values) is list else f"a {type(values).__name__}"
+    expect(type(values) is list and len(values) == epochs,
+           f"{label} should be a list of {epochs} Python floats (one per epoch), got {got}")
+    for v in values:
+        if type(v) is not float:
+            raise CheckFailed(f"{label} should hold Python floats, got {type(v).__name__}{hint(v)}")

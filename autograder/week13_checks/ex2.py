@@ -15,8 +15,8 @@ import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from . import _pristine as P
-from ._pristine import dict, float, len, list, range, sorted, type
-from ._report import CheckFailed, expect
+from ._pristine import dict, list, range, sorted, type
+from ._report import CheckFailed, expect, expect_floats_per_epoch
 from ._reference import evaluate as ref_evaluate
 from ._reference import train_epoch as ref_train_epoch
 from . import check
@@ -83,15 +83,7 @@ def student_run(ns, **kwargs):
         expect(type(h) is dict, f"result[{run!r}] should be a dict of lists, got {type(h).__name__}")
         for key in KEYS:
             expect(key in h, f"result[{run!r}] is missing the key {key!r}")
-            values = h[key]
-            got = f"a list of {len(values)}" if type(values) is list else f"a {type(values).__name__}"
-            expect(type(values) is list and len(values) == epochs,
-                   f"result[{run!r}][{key!r}] should be a list of {epochs} Python floats (one per epoch), got {got}")
-            for v in values:
-                if type(v) is not float:
-                    raise CheckFailed(f"result[{run!r}][{key!r}] should hold Python floats, got {type(v).__name__}"
-                                      + (" (scheduler.get_last_lr() returns a list: take its [0])" if type(v) is list
-                                         else " (use float(...))"))
+            expect_floats_per_epoch(h[key], epochs, f"result[{run!r}][{key!r}]", _float_hint)
     return result
 
 
@@ -128,6 +120,10 @@ def _hint(run, key, epoch):
         return (" (one train_epoch then one evaluate per epoch; step CosineAnnealingLR(optimizer, T_max=epochs), "
                 "eta_min 0, once per epoch after training)")
     return " (one train_epoch then one evaluate per epoch, Adam with lr=lr)"
+
+
+def _float_hint(v):
+    return " (scheduler.get_last_lr() returns a list: take its [0])" if type(v) is list else " (use float(...))"
 
 
 @check("ex2_hidden_lr")

@@ -15,8 +15,8 @@ import torch.nn as nn
 from torch.utils.data import DataLoader, TensorDataset
 
 from . import _pristine as P
-from ._pristine import dict, float, getattr, isinstance, len, list, range, sorted, type
-from ._report import CheckFailed, expect
+from ._pristine import dict, getattr, isinstance, len, list, range, sorted, type
+from ._report import CheckFailed, expect, expect_floats_per_epoch
 from ._reference import fit as ref_fit
 from . import check
 
@@ -150,13 +150,7 @@ def _check_history(history, epochs):
     keys = sorted(P.list(history.keys())) if P.all(type(k) is P.str for k in history) else None
     expect(keys == sorted(KEYS), f"fit should return the keys {sorted(KEYS)}, got {keys}")
     for key in KEYS:
-        values = history[key]
-        got = f"a list of {len(values)}" if type(values) is list else f"a {type(values).__name__}"
-        expect(type(values) is list and len(values) == epochs,
-               f"history[{key!r}] should be a list of {epochs} Python floats (one per epoch), got {got}")
-        for v in values:
-            if type(v) is not float:
-                raise CheckFailed(f"history[{key!r}] should hold Python floats (use loss.item()), got {type(v).__name__}")
+        expect_floats_per_epoch(history[key], epochs, f"history[{key!r}]", lambda v: " (use loss.item())")
 
 
 @check("ex4_hidden_get_device")
@@ -224,7 +218,10 @@ def _real_device_run(ns, device):
     torch.manual_seed(41)
     base = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 2))
     ref_model, model = copy.deepcopy(base), copy.deepcopy(base)
-    loaders = lambda: (DataLoader(TensorDataset(Xtr, ytr), batch_size=16), DataLoader(TensorDataset(Xte, yte), batch_size=20))
+
+    def loaders():
+        return DataLoader(TensorDataset(Xtr, ytr), batch_size=16), DataLoader(TensorDataset(Xte, yte), batch_size=20)
+
     want = ref_fit(ref_model, *loaders(), nn.CrossEntropyLoss(), torch.optim.SGD(ref_model.parameters(), lr=0.1), 2, "cpu")
     got = ns["fit"](model, *loaders(), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), 2, device)
     _check_history(got, 2)
