@@ -1,7 +1,11 @@
 # Week 13 — PyTorch Fundamentals. The two commands a newcomer needs:
 #   make course   set up, generate release/ and notebooks/, grade the sample submissions
 #   make test     set up, run every test (notebooks, sync, grader suite, environment)
-# Both create the virtual environment in .venv on first use.
+# Both create the virtual environment in .venv on first use. Also:
+#   make grade-class  grade every submission under submitted/ (parallel, feedback, grades CSV, summary)
+#   make lint         the pre-commit hooks (nbstripout on source/ and release/, ruff) on every file
+#   make screenshots  refresh docs/screenshots/ from the browser test
+#   make bench        time running and grading the course on this machine (not a test; benchmarks/README.md)
 
 PYTHON ?= python3
 VENV := .venv
@@ -9,7 +13,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: course test env release notebooks data grade-samples grade-all clean
+.PHONY: course test env release notebooks data grade-samples grade-all grade-class lint screenshots bench clean
 
 course: release notebooks grade-samples
 
@@ -40,6 +44,20 @@ grade-samples: env
 
 grade-all: env
 	$(BIN)/python -m coursetools grade-samples --all
+
+# An instructor's class: submitted/<student>/week13/ (nbgrader's layout). WORKERS defaults to the cores.
+grade-class: env
+	$(BIN)/python -m coursetools grade-class $(if $(WORKERS),--workers $(WORKERS))
+
+lint: env
+	$(BIN)/pre-commit run --all-files
+
+screenshots: env
+	WEEK13_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/test_browser.py -p no:cacheprovider
+
+# Not a test: figures and ratios on this machine, JSON in benchmarks/results/. COPIES, REPEAT as in the README.
+bench: env
+	$(BIN)/python -m coursetools bench $(if $(COPIES),--copies $(COPIES)) $(if $(REPEAT),--repeat $(REPEAT))
 
 clean:
 	rm -rf build autograded feedback gradebook.db .pytest_cache

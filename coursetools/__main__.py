@@ -1,6 +1,7 @@
 """Course commands: `python -m coursetools <command>` (the Makefile calls these)."""
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -35,6 +36,28 @@ def cmd_grade_samples(args):
           f"in the formgrader. Autograded notebooks: {workdir / 'autograded'}")
 
 
+def cmd_grade_class(args):
+    from .classgrade import main as grade_class_main
+    from .grading import DB_URL_VARIABLE
+
+    if args.db_url:  # nbgrader_config.py and coursetools.grading read it, here and in every child process
+        os.environ[DB_URL_VARIABLE] = args.db_url
+
+    sys.exit(grade_class_main(args.root, args.workers, args.only))
+
+
+def cmd_bench(args):
+    from . import bench
+
+    if args.compare:
+        print(bench.compare(*args.compare))
+        return
+    result = bench.run(copies=args.copies, repeat=args.repeat, out=args.out, workers=args.workers)
+    print()
+    print(bench.report(result))
+    print("\nwrote " + " and ".join(result["written"]))
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m coursetools")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -45,6 +68,22 @@ def main(argv=None):
     grade.add_argument("--workdir", default=str(REPO / "build" / "sample_course"))
     grade.add_argument("--workers", type=int, default=None, help="parallel graders (default: one per core)")
     grade.set_defaults(fn=cmd_grade_samples)
+    klass = sub.add_parser("grade-class", help="grade every submission under submitted/: feedback, CSV, summary")
+    klass.add_argument("--root", default=str(REPO), help="the course root (default: this repository)")
+    klass.add_argument("--workers", type=int, default=None, help="parallel graders (default: one per core)")
+    klass.add_argument("--student", action="append", dest="only", metavar="ID",
+                       help="regrade only this student (repeatable); the others keep their grades")
+    klass.add_argument("--db-url", default=None, metavar="URL",
+                       help="the gradebook's SQLAlchemy URL, e.g. postgresql://grader:PASSWORD@dbhost/week13 "
+                            "(default: $WEEK13_DB_URL, else gradebook.db in the course root)")
+    klass.set_defaults(fn=cmd_grade_class)
+    bench = sub.add_parser("bench", help="time running and grading the course on this machine (not a test)")
+    bench.add_argument("--copies", type=int, default=8, help="submissions in the graded batch (default 8)")
+    bench.add_argument("--repeat", type=int, default=3, help="runs of each single figure (default 3)")
+    bench.add_argument("--workers", type=int, default=None, help="parallel graders (default: one per core)")
+    bench.add_argument("--out", default=str(REPO / "benchmarks" / "results"), help="folder for the JSON results")
+    bench.add_argument("--compare", nargs=2, metavar=("A.json", "B.json"), help="compare two result files")
+    bench.set_defaults(fn=cmd_bench)
     args = parser.parse_args(argv)
     args.fn(args)
 

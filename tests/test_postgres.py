@@ -1,0 +1,309 @@
+"""A PostgreSQL gradebook shared by two grading machines (README, "Grading across machines").
+
+A real PostgreSQL server (Debian's `postgresql` package; `.ci/run` installs
+it) is started on localhost for this module. The assignment is generated
+into its database once; then two course folders — two "machines", each with
+its own copy of release/ and its own half of submitted/ — run the
+instructor's command `python -m coursetools grade-class` at the same time,
+both pointed at that database. The database must then hold every student's
+submission once and every graded cell's grade once, with the scores the
+samples expect, and regrading a student must not duplicate anything.
+"""
+
+import csv
+import glob
+import os
+import pwd
+import re
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from coursetools import ASSIGNMENT, NOTEBOOK, grading
+from coursetools import notebooks as nbs
+
+from sample_submissions.catalogue import FLAWED_DEMO, REFERENCE
+
+# The reference and one mistake in each of Exercises 1, 2 and 4.
+SAMPLES = [REFERENCE, *FLAWED_DEMO]
+BY_STUDENT = {s.student: s for s in SAMPLES}
+# Interleaved, so that each machine grades a correct and a flawed submission.
+MACHINE_STUDENTS = {"machine_a": [s.student for s in SAMPLES[0::2]],
+                    "machine_b": [s.student for s in SAMPLES[1::2]]}
+PASSWORD = "week13-test"
+GRADE_TIMEOUT = 600  # seconds: a hung grader fails the test instead of hanging CI
+
+
+def _pg_bindir():
+    """The newest PostgreSQL server's bin/ folder (Debian: /usr/lib/postgresql/NN/bin), or None."""
+    found = glob.glob("/usr/lib/postgresql/*/bin/initdb")
+    if found:
+        return Path(max(found, key=lambda p: int(re.search(r"/(\d+)/bin/", p).group(1)))).parent
+    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")  # other systems put them on PATH
+    return Path(initdb).parent if initdb and pg_ctl else None
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _tail(path, n=2000):
+    return Path(path).read_text(errors="replace")[-n:] if Path(path).exists() else "(no log)"
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    """A throwaway PostgreSQL server on 127.0.0.1 with a database `week13` owned by role `grader`.
+
+    Yields the database's URL in the form an instructor writes it (postgresql://...). The server
+    is stopped and its data folder removed at the end, whatever happened.
+    """
+    bindir = _pg_bindir()
+    if bindir is None:
+        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl): `apt-get install postgresql` "
+                    "(.ci/run does it)")
+    import psycopg2
+
+    # Under /tmp, not $TMPDIR: the `postgres` user must reach it, and a socket path has at most 107 bytes.
+    # Mode 0700: only its owner (and root) get in, so the trusted local socket is ours alone.
+    base = Path(tempfile.mkdtemp(prefix="week13-postgres-", dir="/tmp" if os.path.isdir("/tmp") else None))
+    as_server_user = []
+    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: run it as Debian's `postgres` user
+        try:
+            user = pwd.getpwnam("postgres")
+        except KeyError:
+            shutil.rmtree(base)
+            pytest.fail("running as root, but there is no `postgres` system user to run the server as "
+                        "(Debian's postgresql package creates it)")
+        os.chown(base, user.pw_uid, user.pw_gid)
+        as_server_user = ["runuser", "-u", "postgres", "--"]
+    data, log = base / "data", base / "server.log"
+    started = False
+    try:
+        subprocess.run([*as_server_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
+                        "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-locale",
+                        "--no-sync"], cwd=base, check=True, capture_output=True, text=True)
+        for _ in range(3):  # another process may take the free port before the server binds it
+            port = _free_port()
+            options = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 "
+                       "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
+            proc = subprocess.run([*as_server_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log),
+                                   "-w", "-t", "60", "-o", options, "start"],
+                                  cwd=base, capture_output=True, text=True)
+            if proc.returncode == 0:
+                started = True
+                break
+        if not started:
+            pytest.fail(f"PostgreSQL did not start:\n{proc.stdout}{proc.stderr}\n{_tail(log)}")
+        admin = psycopg2.connect(host=str(base), port=port, user="postgres", dbname="postgres")
+        admin.autocommit = True
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE ROLE grader LOGIN PASSWORD '{PASSWORD}'")
+            cur.execute("CREATE DATABASE week13 OWNER grader")
+        admin.close()
+        yield f"postgresql://grader:{PASSWORD}@127.0.0.1:{port}/week13"
+    except subprocess.CalledProcessError as e:
+        pytest.fail(f"{' '.join(map(str, e.cmd))} failed:\n{e.stdout}{e.stderr}")
+    finally:
+        if started:
+            subprocess.run([*as_server_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
+                            "-w", "stop"], cwd=base, capture_output=True)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def _query(url, sql, *args):
+    import psycopg2
+
+    with psycopg2.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(sql, args)
+        rows = cur.fetchall()
+    conn.close()
+    return rows
+
+
+def _copy_course(machine_a, machine_b):
+    """The second machine: a clone of the course with the same release/, and no gradebook of its own."""
+    machine_b.mkdir()
+    shutil.copy(machine_a / "nbgrader_config.py", machine_b)
+    for folder in ("source", "release", "autograder", "coursetools"):
+        shutil.copytree(machine_a / folder, machine_b / folder, ignore=shutil.ignore_patterns("__pycache__"))
+
+
+def _grade_class_command(machine, *extra):
+    return [sys.executable, "-m", "coursetools", "grade-class", "--root", str(machine), "--workers", "1", *extra]
+
+
+def _env(**changes):
+    env = dict(os.environ)
+    env.pop(grading.DB_URL_VARIABLE, None)
+    env.update(changes)
+    return env
+
+
+@pytest.fixture(scope="module")
+def two_machines(postgres, tmp_path_factory):
+    """The assignment generated into PostgreSQL once, then graded on two machines at the same time.
+
+    Machine A is pointed at the database by WEEK13_DB_URL (a bare postgresql:// URL, as an
+    instructor writes it), machine B by `--db-url` with the driver spelled out.
+    """
+    base = tmp_path_factory.mktemp("postgres_class")
+    machines = {name: base / name for name in MACHINE_STUDENTS}
+    a, b = machines["machine_a"], machines["machine_b"]
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(grading.DB_URL_VARIABLE, postgres)
+        grading.make_course(a)  # generate_assignment, into the shared database
+        _copy_course(a, b)
+        grading.submit(a, SAMPLES)
+    (b / "submitted").mkdir()
+    for student in MACHINE_STUDENTS["machine_b"]:
+        shutil.move(a / "submitted" / student, b / "submitted" / student)
+
+    start = time.perf_counter()
+    commands = {
+        "machine_a": (_grade_class_command(a), _env(**{grading.DB_URL_VARIABLE: postgres})),
+        "machine_b": (_grade_class_command(b, "--db-url", postgres.replace("postgresql://",
+                                                                          "postgresql+psycopg2://")), _env()),
+    }
+    procs = {name: subprocess.Popen(cmd, cwd=machines[name], env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
+             for name, (cmd, env) in commands.items()}
+    logs = {}
+    for name, proc in procs.items():
+        try:
+            logs[name] = proc.communicate(timeout=GRADE_TIMEOUT)[0]
+        except subprocess.TimeoutExpired:
+            for p in procs.values():
+                p.kill()
+            pytest.fail(f"{name}: grade-class ran longer than {GRADE_TIMEOUT} s")
+    seconds = time.perf_counter() - start
+    for name, proc in procs.items():
+        assert proc.returncode == 0, f"{name}: grade-class exited {proc.returncode}:\n{logs[name][-4000:]}"
+    print(f"two machines graded {len(SAMPLES)} submissions into PostgreSQL in {seconds:.1f} s")
+    return machines, logs
+
+
+def _results(url, machine, students):
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(grading.DB_URL_VARIABLE, url)
+        return grading.read_results(machine, students)
+
+
+def _submissions(url):
+    """student -> list of submission ids of week13 (raw SQL, not nbgrader's ORM)."""
+    out = {}
+    for student, sub_id in _query(url, "SELECT s.student_id, s.id FROM submitted_assignment s "
+                                       "JOIN assignment a ON a.id = s.assignment_id WHERE a.name = %s", ASSIGNMENT):
+        out.setdefault(student, []).append(sub_id)
+    return out
+
+
+def _grade_rows(url):
+    """student -> {graded cell name: number of grade rows}."""
+    out = {}
+    rows = _query(url, "SELECT s.student_id, c.name, count(*) FROM grade g "
+                       "JOIN submitted_notebook sn ON sn.id = g.notebook_id "
+                       "JOIN submitted_assignment s ON s.id = sn.assignment_id "
+                       "JOIN base_cell c ON c.id = g.cell_id GROUP BY s.student_id, c.name")
+    for student, cell, count in rows:
+        out.setdefault(student, {})[cell] = count
+    return out
+
+
+def _graded_cells():
+    """Grade ids of every graded cell of the release notebook (autograded tests and the written answer)."""
+    nb = nbs.read(grading.REPO / "release" / ASSIGNMENT / NOTEBOOK)
+    return {nbs.grade_id(c) for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
+
+
+def test_each_machine_graded_its_own_half(two_machines):
+    machines, logs = two_machines
+    for name, machine in machines.items():
+        assert not (machine / "gradebook.db").exists(), f"{name} wrote a SQLite gradebook instead of PostgreSQL"
+        with open(machine / f"grades_{ASSIGNMENT}.csv") as f:
+            rows = {row["student"]: row for row in csv.DictReader(f)}
+        assert sorted(rows) == sorted(MACHINE_STUDENTS[name]), f"{name}'s CSV:\n{logs[name][-3000:]}"
+        assert all(row["status"] == "graded" for row in rows.values()), rows
+        for student in MACHINE_STUDENTS[name]:
+            assert (machine / "feedback" / student / ASSIGNMENT).is_dir(), f"{name}: no feedback for {student}"
+
+
+def test_every_student_has_exactly_one_submission(postgres, two_machines):
+    subs = _submissions(postgres)
+    assert sorted(subs) == sorted(BY_STUDENT), f"students in the gradebook: {sorted(subs)}"
+    assert all(len(ids) == 1 for ids in subs.values()), f"submissions per student: {subs}"
+
+
+def test_every_graded_cell_has_exactly_one_grade(postgres, two_machines):
+    expected = _graded_cells()
+    assert len(expected) == 33, f"the release's graded cells changed: {sorted(expected)}"
+    (gradebook_cells,) = _query(postgres, "SELECT count(*) FROM grade_cells gc JOIN base_cell c ON c.id = gc.id "
+                                          "JOIN notebook n ON n.id = c.notebook_id "
+                                          "JOIN assignment a ON a.id = n.assignment_id WHERE a.name = %s",
+                                ASSIGNMENT)
+    assert gradebook_cells[0] == len(expected), "the assignment was generated more than once, or partly"
+    grades = _grade_rows(postgres)
+    for student in BY_STUDENT:
+        cells = grades.get(student, {})
+        missing = sorted(expected - set(cells))
+        extra = sorted(set(cells) - expected)
+        doubled = sorted(c for c, n in cells.items() if n != 1)
+        assert not (missing or extra or doubled), f"{student}: missing {missing}, unknown {extra}, doubled {doubled}"
+    (total,) = _query(postgres, "SELECT count(*) FROM grade")
+    assert total[0] == len(BY_STUDENT) * len(expected), "grade rows that belong to no current submission"
+
+
+def test_scores_are_what_the_samples_expect(postgres, two_machines):
+    machines, _ = two_machines
+    for name, machine in machines.items():
+        results = _results(postgres, machine, MACHINE_STUDENTS[name])
+        for student, result in results.items():
+            assert grading.problems(BY_STUDENT[student], result) == [], (student, result.parts, result.failures)
+        if REFERENCE.student in results:
+            ref = results[REFERENCE.student]
+            assert (ref.total, ref.maximum) == (95, 95), ref.failures
+
+
+def test_export_from_either_machine_lists_the_whole_class_once(postgres, two_machines):
+    machines, _ = two_machines
+    machine = machines["machine_b"]
+    proc = subprocess.run([sys.executable, "-m", "nbgrader", "export", "--to", "class_grades.csv"], cwd=machine,
+                          env=_env(**{grading.DB_URL_VARIABLE: postgres}), capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    with open(machine / "class_grades.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert sorted(r["student_id"] for r in rows) == sorted(BY_STUDENT)
+    results = {}
+    for name, m in machines.items():
+        results.update(_results(postgres, m, MACHINE_STUDENTS[name]))
+    for row in rows:  # the export's score also counts the written answer, not graded by hand yet (0)
+        assert float(row["score"]) == results[row["student_id"]].total, row
+
+
+def test_regrading_a_student_keeps_one_submission_and_the_same_score(postgres, two_machines):
+    machines, _ = two_machines
+    machine, student = machines["machine_a"], REFERENCE.student
+    before_subs = _submissions(postgres)
+    before = _results(postgres, machine, [student])[student]
+    proc = subprocess.run(_grade_class_command(machine, "--student", student), cwd=machine,
+                          env=_env(**{grading.DB_URL_VARIABLE: postgres}), capture_output=True, text=True,
+                          timeout=GRADE_TIMEOUT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    after_subs = _submissions(postgres)
+    assert sorted(after_subs) == sorted(before_subs) and all(len(v) == 1 for v in after_subs.values()), after_subs
+    assert {s: v for s, v in after_subs.items() if s != student} == \
+        {s: v for s, v in before_subs.items() if s != student}, "regrading one student touched another"
+    after = _results(postgres, machine, [student])[student]
+    assert after.parts == before.parts and after.total == 95, (before.parts, after.parts, after.failures)
+    grades = _grade_rows(postgres)
+    assert set(grades[student]) == _graded_cells() and set(grades[student].values()) == {1}, grades[student]
+    (total,) = _query(postgres, "SELECT count(*) FROM grade")
+    assert total[0] == len(BY_STUDENT) * len(_graded_cells()), "the regrade left stale grade rows behind"
