@@ -39,13 +39,26 @@ def snapshot():
     _SNAPSHOT["sys"] = (sys.displayhook, sys.excepthook)
 
 
-def _trusted(fn):
-    """A callable from installed code (IPython, ipykernel, matplotlib), not from a notebook cell."""
-    fn = getattr(fn, "__func__", fn)
+def _installed_module(name):
+    """The file of module `name` when it is installed code (site-packages, the stdlib, this folder)."""
+    path = getattr(sys.modules.get(name or ""), "__file__", None)
+    path = os.path.realpath(path) if path else None
+    return path if path and path.startswith(_TRUSTED_PREFIXES) else None
+
+
+def _trusted(obj):
+    """A hook from installed code (IPython, ipykernel, matplotlib), not from a notebook cell.
+
+    A function must come from an installed module and be compiled from that module's file (a
+    file name alone can be forged with compile()). Any other object (a PromptStripper, an AST
+    transformer) is judged by its class, so a notebook's subclass of an installed class is not
+    trusted even when it inherits all its methods.
+    """
+    fn = getattr(obj, "__func__", obj)
     code = getattr(fn, "__code__", None)
     if code is None:
-        return False
-    return os.path.realpath(code.co_filename).startswith(_TRUSTED_PREFIXES)
+        return _installed_module(getattr(type(obj), "__module__", None)) is not None
+    return _installed_module(getattr(fn, "__module__", None)) == os.path.realpath(code.co_filename)
 
 
 def _restore_namespace(obj, saved):
@@ -79,7 +92,7 @@ def restore(nonce):
     if shell is not None:
         shell.input_transformers_cleanup[:] = [f for f in shell.input_transformers_cleanup if _trusted(f)]
         shell.input_transformers_post[:] = [f for f in shell.input_transformers_post if _trusted(f)]
-        shell.ast_transformers[:] = [t for t in shell.ast_transformers if _trusted(getattr(t, "visit", t))]
+        shell.ast_transformers[:] = [t for t in shell.ast_transformers if _trusted(t)]
         for event, callbacks in shell.events.callbacks.items():
             callbacks[:] = [f for f in callbacks if _trusted(f)]
         shell.set_custom_exc((), None)

@@ -20,6 +20,7 @@ For every `submitted/<student>/week13/`:
 
 import csv
 import json
+import re
 import os
 import shutil
 import sys
@@ -109,6 +110,25 @@ def rebuild(release_nb, student_nb):
     return nb, notes
 
 
+# Code that reaches into the kernel or the grader. The grader undoes what it can before every
+# test (coursetools/nbgrader_ext.py, autograder/grading_guard.py), but code running in the
+# grading kernel could, with enough effort, also attack that: such submissions are flagged so
+# that a person looks at them before the grade is published.
+SUSPICIOUS = {
+    "IPython hooks": r"input_transformers|ast_transformers|set_custom_exc|events\.register|register_magic",
+    "the grader": r"grading_guard|week13_checks|__w13|autograder",
+    "the interpreter": r"sys\.modules|sys\.settrace|sys\.setprofile|sys\.(?:display|except)hook|"
+                       r"\bbuiltins\b|__builtins__|os\._exit|\bctypes\b|gc\.get_objects",
+}
+
+
+def suspicious(nb, release_nb):
+    """What the student's own code touches that a correct answer never needs (empty: nothing)."""
+    fixed = {c.source for c in release_nb.cells if _is_fixed(c)}
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and c.source not in fixed)
+    return [what for what, pattern in SUSPICIOUS.items() if re.search(pattern, code)]
+
+
 def find_notebook(folder):
     """(path, note) of the submitted notebook, or (None, reason)."""
     exact = folder / NOTEBOOK
@@ -147,6 +167,9 @@ def prepare(root, staging, release_nb):
             status.reason = f"the notebook cannot be rebuilt ({type(e).__name__}: {str(e)[:80]})"
             continue
         status.notes.extend(notes)
+        touched = suspicious(nb, release_nb)
+        if touched:
+            status.notes.append("review by hand: the code touches " + ", ".join(touched))
         dest = staging / folder.name / ASSIGNMENT
         dest.mkdir(parents=True)
         nbformat.write(nb, str(dest / NOTEBOOK))
@@ -252,15 +275,15 @@ def _has_submission(root, student):
 def write_csv(path, statuses, results):
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "status", *grading.PARTS, "autograded", "autograded_max", "reason"])
+        writer.writerow(["student", "status", *grading.PARTS, "autograded", "autograded_max", "reason", "notes"])
         for student, status in sorted(statuses.items()):
-            r = results.get(student)
+            r, notes = results.get(student), "; ".join(status.notes)
             if r is None:
-                writer.writerow([student, "not graded", *[""] * len(grading.PARTS), "", "", status.reason])
+                writer.writerow([student, "not graded", *[""] * len(grading.PARTS), "", "", status.reason, notes])
             else:
                 reason = "; ".join(f"{k}: {v}" for k, v in r.failures.items())
                 writer.writerow([student, "graded", *[f"{r.parts[p][0]:g}" for p in grading.PARTS],
-                                 f"{r.total:g}", f"{r.maximum:g}", reason])
+                                 f"{r.total:g}", f"{r.maximum:g}", reason, notes])
     return path
 
 

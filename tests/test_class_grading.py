@@ -9,6 +9,7 @@ import csv
 import html
 import json
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -170,3 +171,53 @@ def test_rebuild_keeps_answers_and_restores_the_skeleton():
     assert by_gid[nbs.grade_id(release.cells[tests[0]])].source == release.cells[tests[0]].source
     assert any(c.source == "print('my own scratch cell')" for c in nb.cells)
     assert notes == []
+
+
+def test_code_that_reaches_into_the_kernel_is_flagged_for_review(robust_class):
+    """The grader undoes hooks and patches; the summary and the CSV also tell a person to look."""
+    root, _, statuses, _ = robust_class
+    flagged = {s for s, st in statuses.items() if any(n.startswith("review by hand") for n in st.notes)}
+    assert flagged == {"robust_custom_exc_hack", "robust_transformer_hack", "robust_event_hack",
+                       "robust_monkeypatch_hack", "robust_kernel_death"}
+    with open(root / f"grades_{ASSIGNMENT}.csv", newline="") as f:
+        notes = {row["student"]: row["notes"] for row in csv.DictReader(f)}
+    assert "review by hand: the code touches IPython hooks" in notes["robust_transformer_hack"]
+    assert notes["reference"] == ""
+
+
+def _guard():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("grading_guard_under_test",
+                                                  grading.REPO / "autograder" / "grading_guard.py")
+    guard = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(guard)
+    return guard
+
+
+def test_guard_trusts_installed_hooks_only():
+    """IPython's own transformers are kept; a notebook's lambda, callable object, AST transformer
+    subclass or function compiled under a forged installed file name are not."""
+    import ast
+    import sys
+
+    from IPython.core.interactiveshell import InteractiveShell
+
+    guard = _guard()
+    shell = InteractiveShell.instance()
+    assert all(guard._trusted(f) for f in shell.input_transformers_cleanup + shell.input_transformers_post)
+    assert guard._trusted(ast.NodeTransformer())
+
+    class Blank:
+        def __call__(self, lines):
+            return ["pass\n"]
+
+    class Rewriter(ast.NodeTransformer):
+        pass
+
+    forged = {}
+    exec(compile("def blank(lines):\n    return ['pass\\n']",
+                 str(Path(ast.__file__)), "exec"), forged)  # a file name of the standard library
+    for hook in (lambda lines: ["pass\n"], Blank(), Rewriter(), forged["blank"]):
+        assert not guard._trusted(hook), hook
+    assert sys.modules.get("grading_guard_under_test") is None
