@@ -306,8 +306,13 @@ def summary(statuses, results):
 
 
 def main(root, workers=None, only=None):
+    submitted = Path(root) / "submitted"
+    if not submitted.is_dir() or not any(p.is_dir() for p in submitted.iterdir()):
+        print(f"nothing to grade: put each submission in {submitted}/<student>/{ASSIGNMENT}/{NOTEBOOK} "
+              f"(nbgrader's layout, what `nbgrader collect` makes)", file=sys.stderr)
+        return 2
     which = "every submission" if not only else ", ".join(only)
-    print(f"grading {which} under {Path(root) / 'submitted'} ...", flush=True)
+    print(f"grading {which} under {submitted} ...", flush=True)
     statuses, results, seconds = grade_class(root, workers, only=only)
     print(summary(statuses, results))
     n_bad = sum(not s.graded for s in statuses.values())
