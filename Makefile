@@ -60,4 +60,4 @@ bench: env
 	$(BIN)/python -m coursetools bench $(if $(COPIES),--copies $(COPIES)) $(if $(REPEAT),--repeat $(REPEAT))
 
 clean:
-	rm -rf build autograded feedback gradebook.db .pytest_cache
+	rm -rf build autograded feedback gradebook.db grades_week13.csv .pytest_cache
