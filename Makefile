@@ -59,5 +59,7 @@ screenshots: env
 bench: env
 	$(BIN)/python -m coursetools bench $(if $(COPIES),--copies $(COPIES)) $(if $(REPEAT),--repeat $(REPEAT))
 
+# Scratch output only. A class's submitted/, autograded/, feedback/, gradebook.db (hand grades!)
+# and grades_week13.csv are never removed by make: delete them yourself when the term is over.
 clean:
-	rm -rf build autograded feedback gradebook.db grades_week13.csv .pytest_cache
+	rm -rf build .pytest_cache .ruff_cache
