@@ -7,6 +7,7 @@ is idempotent.
 """
 
 import os
+import sys
 from pathlib import Path
 
 c = get_config()  # noqa: F821  (provided by nbgrader)
@@ -18,13 +19,14 @@ c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.course_id = "pytorch-fundamentals"
 # The gradebook: gradebook.db beside this file, or any database SQLAlchemy speaks, e.g. a
 # PostgreSQL server shared by graders on several machines (README, "Grading across machines").
-# SQLAlchemy 2.1 maps a bare postgresql:// URL to the psycopg (3) driver; the course pins psycopg2
-# (requirements.txt), so such a URL is read as postgresql+psycopg2:// (coursetools.grading does the same).
+# coursetools.grading.gradebook_url reads $WEEK13_DB_URL the way the course tooling does (a bare
+# postgresql:// URL means the pinned psycopg2 driver), so nbgrader and coursetools always agree.
+if (ROOT / "coursetools").is_dir() and str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
 if os.environ.get("WEEK13_DB_URL"):
-    c.CourseDirectory.db_url = os.environ["WEEK13_DB_URL"]
-    for _bare in ("postgresql://", "postgres://"):
-        if c.CourseDirectory.db_url.startswith(_bare):
-            c.CourseDirectory.db_url = "postgresql+psycopg2://" + c.CourseDirectory.db_url[len(_bare):]
+    from coursetools.grading import gradebook_url
+
+    c.CourseDirectory.db_url = gradebook_url(ROOT)
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.pt"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
@@ -54,10 +56,6 @@ if HIDDEN.is_dir():
 # recovery from dead or unresponsive kernels, warnings on stderr not fatal,
 # test cells that did not run earn nothing.
 if (ROOT / "coursetools").is_dir():
-    import sys
-
-    if str(ROOT) not in sys.path:
-        sys.path.insert(0, str(ROOT))
     c.Autograde.autograde_preprocessors = [
         "coursetools.nbgrader_ext.RobustExecute",
         "coursetools.nbgrader_ext.StderrIsNotFailure",

@@ -195,14 +195,15 @@ def forget(root, students):
 
 
 def _progress(root, students, stop):
-    total, shown = len(students), -1
+    def done():
+        return sum((root / "autograded" / s / ASSIGNMENT / NOTEBOOK).exists() for s in students)
+
+    shown = -1
     while not stop.wait(1.0):
-        done = sum((root / "autograded" / s / ASSIGNMENT / NOTEBOOK).exists() for s in students)
-        if done != shown:
-            shown = done
-            print(f"\r  autograded {done}/{total}", end="", flush=True)
-    print(f"\r  autograded {sum((root / 'autograded' / s / ASSIGNMENT / NOTEBOOK).exists() for s in students)}"
-          f"/{total}", flush=True)
+        if done() != shown:
+            shown = done()
+            print(f"\r  autograded {shown}/{len(students)}", end="", flush=True)
+    print(f"\r  autograded {done()}/{len(students)}", flush=True)
 
 
 def ensure_assignment(root):
@@ -247,7 +248,8 @@ def grade_class(root, workers=None, quiet=False, only=None):
             stop.set()
             if ticker:
                 ticker.join()
-    graded = [s for s, st in statuses.items() if st.graded and _has_submission(root, s)
+    in_gradebook = submitted_students(root)
+    graded = [s for s, st in statuses.items() if st.graded and s in in_gradebook
               and (root / "autograded" / s / ASSIGNMENT / NOTEBOOK).exists()]
     results = grading.read_results(root, graded)
     for student, status in statuses.items():
@@ -261,15 +263,12 @@ def grade_class(root, workers=None, quiet=False, only=None):
     return statuses, results, seconds
 
 
-def _has_submission(root, student):
-    from nbgrader.api import Gradebook, MissingEntry
+def submitted_students(root):
+    """The students with a submission of the assignment in the gradebook (one query for the class)."""
+    from nbgrader.api import Gradebook
 
     with Gradebook(grading.gradebook_url(root)) as gb:
-        try:
-            gb.find_submission(ASSIGNMENT, student)
-            return True
-        except MissingEntry:
-            return False
+        return {submission.student.id for submission in gb.find_assignment(ASSIGNMENT).submissions}
 
 
 def write_csv(path, statuses, results):

@@ -65,9 +65,10 @@ DB_URL_VARIABLE = "WEEK13_DB_URL"
 
 def gradebook_url(root):
     """The gradebook's SQLAlchemy URL: $WEEK13_DB_URL (e.g. a shared PostgreSQL), else root/gradebook.db.
-    nbgrader_config.py reads the same variable, so nbgrader and this tooling agree."""
+    nbgrader_config.py calls this too, so nbgrader and this tooling agree."""
     url = os.environ.get(DB_URL_VARIABLE) or f"sqlite:///{Path(root).resolve() / 'gradebook.db'}"
-    for bare in ("postgresql://", "postgres://"):  # SQLAlchemy 2.1 would pick psycopg 3; psycopg2 is pinned
+    # SQLAlchemy 2.1 maps a bare postgresql:// URL to psycopg 3; the course pins psycopg2.
+    for bare in ("postgresql://", "postgres://"):
         if url.startswith(bare):
             url = "postgresql+psycopg2://" + url[len(bare):]
     return url

@@ -118,7 +118,9 @@ def test_regrading_is_safe_and_never_keeps_a_stale_score(robust_class):
     submitted.write_text("{ not json")
     after, results_after, _ = classgrade.grade_class(root, workers=1, quiet=True, only=["robust_warning"])
     assert not after["robust_warning"].graded and "robust_warning" not in results_after
-    assert not classgrade._has_submission(root, "robust_warning"), "the gradebook forgot the old submission"
+    in_gradebook = classgrade.submitted_students(root)
+    assert "robust_warning" not in in_gradebook, "the gradebook forgot the old submission"
+    assert "reference" in in_gradebook
     with open(root / f"grades_{ASSIGNMENT}.csv", newline="") as f:
         row = next(r for r in csv.DictReader(f) if r["student"] == "robust_warning")
     assert row["status"] == "not graded" and row["autograded"] == ""
