@@ -32,6 +32,7 @@ class Sample:
     about: str
     edits: dict = field(default_factory=dict)
     loses: tuple = ()  # parts that must lose autograded points; every other part keeps all of them
+    fails: tuple = ()  # grade ids of the test cells that must fail (a mistake caught for the right reason)
     answered: bool = True  # False: the release notebook exactly as students receive it
     transform: object = None  # optional: notebook -> notebook, after the edits (cells moved, tags, ...)
     raw: str = None  # optional: the file's text instead of a notebook (e.g. invalid JSON)
