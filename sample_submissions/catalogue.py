@@ -11,20 +11,25 @@ it claims to test.
 
 from coursetools.grading import Sample
 
+from .variants import EX1_CORRECT as EX1_VARIANTS
+from .variants import EX2_CORRECT as EX2_VARIANTS
+from .variants import EX4_CORRECT as EX4_VARIANTS
+
 REFERENCE = Sample("reference", "the reference solution from source/")
 UNTOUCHED = Sample("untouched_release", "the release notebook exactly as students get it", answered=False)
 
 FLAWED_DEMO = [
     Sample("ex1_sample_std", "Exercise 1: std with ddof=1 instead of the population std",
-           {"ex1_solution": [("features.std(axis=0)", "features.std(axis=0, ddof=1)")]}, loses=("ex1",)),
+           {"ex1_solution": [("features.std(axis=0)", "features.std(axis=0, ddof=1)")]},
+           loses=("ex1",), fails=("ex1_tests_wine", "ex1_hidden_statistics")),
     Sample("ex2_lr_after_step", "Exercise 2: learning rate recorded after stepping the scheduler",
            {"ex2_solution": [
                ('            h["lr"].append(float(optimizer.param_groups[0]["lr"]))\n', ""),
                ("                scheduler.step()\n",
                 "                scheduler.step()\n            h[\"lr\"].append(float(optimizer.param_groups[0][\"lr\"]))\n"),
-           ]}, loses=("ex2",)),
+           ]}, loses=("ex2",), fails=("ex2_tests_structure", "ex2_hidden_lr")),
     Sample("ex4_no_eval_mode", "Exercise 4: evaluation without model.eval()",
-           {"ex4_solution": [("        model.eval()\n", "")]}, loses=("ex4",)),
+           {"ex4_solution": [("        model.eval()\n", "")]}, loses=("ex4",), fails=("ex4_hidden_eval_mode",)),
 ]
 
 DEMO = [REFERENCE, UNTOUCHED, *FLAWED_DEMO]
@@ -148,40 +153,40 @@ EX1_CORRECT = [
 EX1_MISTAKES = [
     Sample("ex1_x_float64", "Exercise 1: features left float64 (torch.from_numpy of the float64 table)",
            {"ex1_solution": [("torch.as_tensor(features, dtype=torch.float32)", "torch.from_numpy(features)")]},
-           loses=("ex1",)),
+           loses=("ex1",), fails=("ex1_tests_wine", "ex1_hidden_indexing", "ex1_hidden_loader")),
     Sample("ex1_label_float", "Exercise 1: target returned as a float32 tensor instead of int64",
            {"ex1_solution": [("table[:, target_index], dtype=torch.int64)", "table[:, target_index], dtype=torch.float32)")]},
-           loses=("ex1",)),
+           loses=("ex1",), fails=("ex1_tests_wine", "ex1_hidden_indexing", "ex1_hidden_loader")),
     Sample("ex1_target_last", "Exercise 1: target column assumed to be the last column",
            {"ex1_solution": [("target_index = header.index(target_column)",
                               "target_index = len(header) - 1  # the target is the last column")]},
-           loses=("ex1",)),
+           loses=("ex1",), fails=("ex1_hidden_target_column",)),
     Sample("ex1_ignores_given_stats", "Exercise 1: given mean/std ignored, every file standardised with its own statistics",
            {"ex1_solution": [("features.mean(axis=0) if mean is None else mean", "features.mean(axis=0)"),
                              ("features.std(axis=0) if std is None else std", "features.std(axis=0)")]},
-           loses=("ex1",)),
+           loses=("ex1",), fails=("ex1_tests_wine", "ex1_hidden_given_statistics")),
     Sample("ex1_nan_constant_column", "Exercise 1: divides by a zero std (NaN for a constant column)",
            {"ex1_solution": [("scale = torch.where(self.std == 0, torch.ones_like(self.std), self.std)",
                               "scale = self.std")]},
-           loses=("ex1",)),
+           loses=("ex1",), fails=("ex1_hidden_constant_column",)),
     Sample("ex1_rejects_negative_index", "Exercise 1: negative indices raise IndexError instead of counting from the end",
            {"ex1_solution": [("if not -len(self) <= idx < len(self):", "if idx < 0 or idx >= len(self):")]},
-           loses=("ex1",)),
+           loses=("ex1",), fails=("ex1_hidden_indexing",)),
     Sample("ex1_wraps_index", "Exercise 1: index taken modulo len (out-of-range indices wrap instead of IndexError)",
            {"ex1_solution": [
                ("        if not -len(self) <= idx < len(self):\n"
                 "            raise IndexError(f\"index {idx} is out of range for a dataset of {len(self)} rows\")\n",
                 "        idx = idx % len(self)\n"),
            ]},
-           loses=("ex1",)),
+           loses=("ex1",), fails=("ex1_hidden_indexing",)),
     Sample("ex1_missing_column_keyerror", "Exercise 1: a missing target column raises KeyError, not ValueError",
            {"ex1_solution": [('raise ValueError(f"target column {target_column!r} not found in {csv_path}; columns: {header}")',
                               "raise KeyError(target_column)")]},
-           loses=("ex1",)),
+           loses=("ex1",), fails=("ex1_hidden_errors",)),
     Sample("ex1_missing_column_unnamed", "Exercise 1: the ValueError for a missing target column does not name the column",
            {"ex1_solution": [('raise ValueError(f"target column {target_column!r} not found in {csv_path}; columns: {header}")',
                               'raise ValueError("target column not found in the CSV header")')]},
-           loses=("ex1",)),
+           loses=("ex1",), fails=("ex1_hidden_errors",)),
 ]
 
 
@@ -287,21 +292,23 @@ EX2_CORRECT = [
 
 EX2_MISTAKES = [
     Sample("ex2_tmax_hardcoded", "Exercise 2: CosineAnnealingLR with T_max=50 hard-coded instead of epochs",
-           {"ex2_solution": [("T_max=epochs", "T_max=50")]}, loses=("ex2",)),
+           {"ex2_solution": [("T_max=epochs", "T_max=50")]},
+           loses=("ex2",), fails=("ex2_hidden_lr", "ex2_hidden_cosine", "ex2_hidden_arguments")),
     Sample("ex2_eta_min", "Exercise 2: cosine annealing to eta_min=1e-6 instead of 0",
-           {"ex2_solution": [("T_max=epochs)", "T_max=epochs, eta_min=1e-6)")]}, loses=("ex2",)),
+           {"ex2_solution": [("T_max=epochs)", "T_max=epochs, eta_min=1e-6)")]},
+           loses=("ex2",), fails=("ex2_hidden_lr", "ex2_hidden_cosine")),
     Sample("ex2_seed_once", "Exercise 2: torch.manual_seed(seed) called once before both runs, not before each",
            {"ex2_solution": [("        torch.manual_seed(seed)\n", ""),
                              ("    histories = {}\n", "    histories = {}\n    torch.manual_seed(seed)\n")]},
-           loses=("ex2",)),
+           loses=("ex2",), fails=("ex2_hidden_cosine", "ex2_hidden_arguments")),
     Sample("ex2_shared_model", "Exercise 2: one model for both runs (the cosine run continues the constant run's model)",
            {"ex2_solution": [("        torch.manual_seed(seed)\n        model = make_model()\n", ""),
                              ("    histories = {}\n",
                               "    histories = {}\n    torch.manual_seed(seed)\n    model = make_model()\n")]},
-           loses=("ex2",)),
+           loses=("ex2",), fails=("ex2_hidden_cosine", "ex2_hidden_arguments")),
     Sample("ex2_lr_ignored", "Exercise 2: the lr argument ignored (Adam's default 1e-3 is used)",
            {"ex2_solution": [("torch.optim.Adam(model.parameters(), lr=lr)", "torch.optim.Adam(model.parameters())")]},
-           loses=("ex2",)),
+           loses=("ex2",), fails=("ex2_hidden_lr", "ex2_hidden_constant", "ex2_hidden_cosine", "ex2_hidden_arguments")),
     Sample("ex2_step_per_batch", "Exercise 2: own training loop that steps the scheduler after every batch",
            {"ex2_solution": [
                ("            train_loss, _ = train_epoch(model, train_loader, criterion, optimizer)\n",
@@ -318,15 +325,15 @@ EX2_MISTAKES = [
                 "            train_loss = sum(batch_losses) / len(batch_losses)\n"),
                ("            if scheduler is not None:\n                scheduler.step()\n        histories", "        histories"),
            ]},
-           loses=("ex2",)),
+           loses=("ex2",), fails=("ex2_tests_structure", "ex2_hidden_lr", "ex2_hidden_cosine")),
     Sample("ex2_lr_as_list", "Exercise 2: cosine lr recorded as scheduler.get_last_lr() (a list, not a float)",
            {"ex2_solution": [('h["lr"].append(float(optimizer.param_groups[0]["lr"]))',
                               'h["lr"].append(scheduler.get_last_lr() if scheduler is not None else lr)')]},
-           loses=("ex2",)),
+           loses=("ex2",), fails=("ex2_tests_structure", "ex2_hidden_lr")),
     Sample("ex2_history_tensors", "Exercise 2: histories turned into tensors instead of lists of floats",
            {"ex2_solution": [("        histories[name] = h\n",
                               "        histories[name] = {key: torch.tensor(values) for key, values in h.items()}\n")]},
-           loses=("ex2",)),
+           loses=("ex2",), fails=("ex2_tests_structure",)),
 ]
 
 
@@ -493,31 +500,34 @@ EX4_MISTAKES = [
     Sample("ex4_cuda_hardcoded", "Exercise 4: .cuda() hard-coded for the model and the batches",
            {"ex4_solution": [("    model.to(device)\n", "    model.cuda()\n"),
                              (_MOVE_BATCH, "batch_x, batch_y = batch_x.cuda(), batch_y.cuda()", 2)]},
-           loses=("ex4",)),
+           loses=("ex4",), fails=("ex4_tests_basic", "ex4_hidden_moves_to_device", "ex4_hidden_eval_mode", "ex4_hidden_metrics")),
     Sample("ex4_model_not_moved", "Exercise 4: the model is never moved to the device",
-           {"ex4_solution": [("    model.to(device)\n", "")]}, loses=("ex4",)),
+           {"ex4_solution": [("    model.to(device)\n", "")]}, loses=("ex4",), fails=("ex4_hidden_moves_to_device",)),
     Sample("ex4_batches_not_moved", "Exercise 4: the batches are never moved to the device",
            {"ex4_solution": [("\n            " + _MOVE_BATCH, ""), ("\n                " + _MOVE_BATCH, "")]},
-           loses=("ex4",)),
+           loses=("ex4",), fails=("ex4_hidden_moves_to_device",)),
     Sample("ex4_targets_not_moved", "Exercise 4: only the inputs are moved to the device, not the targets",
-           {"ex4_solution": [(_MOVE_BATCH, "batch_x = batch_x.to(device)", 2)]}, loses=("ex4",)),
+           {"ex4_solution": [(_MOVE_BATCH, "batch_x = batch_x.to(device)", 2)]},
+           loses=("ex4",), fails=("ex4_hidden_moves_to_device",)),
     Sample("ex4_no_no_grad", "Exercise 4: evaluation without torch.no_grad()",
-           {"ex4_solution": [(_EVAL_WITH_NO_GRAD, _EVAL_WITHOUT_NO_GRAD)]}, loses=("ex4",)),
+           {"ex4_solution": [(_EVAL_WITH_NO_GRAD, _EVAL_WITHOUT_NO_GRAD)]},
+           loses=("ex4",), fails=("ex4_hidden_eval_mode",)),
     Sample("ex4_train_mode_once", "Exercise 4: model.train() called once before the loop, not in every epoch",
            {"ex4_solution": [("        model.train()\n", ""),
                              ("    model.to(device)\n", "    model.to(device)\n    model.train()\n")]},
-           loses=("ex4",)),
+           loses=("ex4",), fails=("ex4_hidden_eval_mode",)),
     Sample("ex4_loss_tensor", "Exercise 4: training loss accumulated as a tensor (no .item())",
-           {"ex4_solution": [("total_loss += loss.item()", "total_loss += loss")]}, loses=("ex4",)),
+           {"ex4_solution": [("total_loss += loss.item()", "total_loss += loss")]},
+           loses=("ex4",), fails=("ex4_tests_basic", "ex4_hidden_metrics")),
     Sample("ex4_acc_batch_mean", "Exercise 4: test accuracy averaged over batches instead of over samples",
            {"ex4_solution": [("correct += (outputs.argmax(dim=1) == batch_y).sum().item()",
                               "correct += (outputs.argmax(dim=1) == batch_y).float().mean().item()"),
                              ("seen += batch_y.size(0)", "seen += 1")]},
-           loses=("ex4",)),
+           loses=("ex4",), fails=("ex4_hidden_metrics",)),
     Sample("ex4_calls_get_device", "Exercise 4: fit calls get_device() itself instead of using its device argument",
            {"ex4_solution": [("    model.to(device)\n",
                               "    device = get_device()  # always train on the best device there is\n    model.to(device)\n")]},
-           loses=("ex4",)),
+           loses=("ex4",), fails=("ex4_hidden_moves_to_device",)),
     Sample("ex4_device_order", "Exercise 4: get_device checks mps before cuda",
            {"ex4_solution": [
                ('    if torch.cuda.is_available():\n        return torch.device("cuda")\n'
@@ -525,18 +535,18 @@ EX4_MISTAKES = [
                 '    if torch.backends.mps.is_available():\n        return torch.device("mps")\n'
                 '    if torch.cuda.is_available():\n        return torch.device("cuda")\n'),
            ]},
-           loses=("ex4",)),
+           loses=("ex4",), fails=("ex4_hidden_get_device",)),
     Sample("ex4_device_string", "Exercise 4: get_device returns a string instead of a torch.device",
            {"ex4_solution": [('return torch.device("cuda")', 'return "cuda"'),
                              ('return torch.device("mps")', 'return "mps"'),
                              ('return torch.device("cpu")', 'return "cpu"')]},
-           loses=("ex4",)),
+           loses=("ex4",), fails=("ex4_tests_basic", "ex4_hidden_get_device")),
 ]
 
 
 ALL = [
     *DEMO,
-    *EX1_CORRECT, *EX1_MISTAKES,
-    *EX2_CORRECT, *EX2_MISTAKES,
-    *EX4_CORRECT, *EX4_MISTAKES,
+    *EX1_CORRECT, *EX1_VARIANTS, *EX1_MISTAKES,
+    *EX2_CORRECT, *EX2_VARIANTS, *EX2_MISTAKES,
+    *EX4_CORRECT, *EX4_VARIANTS, *EX4_MISTAKES,
 ]
