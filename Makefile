@@ -3,6 +3,7 @@
 #   make test     set up, run every test (notebooks, sync, grader suite, environment)
 # Both create the virtual environment in .venv on first use. Also:
 #   make grade-class  grade every submission under submitted/ (parallel, feedback, grades CSV, summary)
+#                     SCHEDULER=tcp://HOST:8786: on a Dask cluster (make dask-scheduler, make dask-worker)
 #   make lint         the pre-commit hooks (nbstripout on source/ and release/, ruff) on every file
 #   make screenshots  refresh docs/screenshots/ from the browser test
 #   make bench        time running and grading the course on this machine (not a test; benchmarks/README.md)
@@ -13,7 +14,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: course test env release notebooks data grade-samples grade-all grade-class lint screenshots bench clean
+.PHONY: course test env release notebooks data grade-samples grade-all grade-class dask-scheduler dask-worker lint screenshots bench clean
 
 course: release notebooks grade-samples
 
@@ -46,8 +47,23 @@ grade-all: env
 	$(BIN)/python -m coursetools grade-samples --all
 
 # An instructor's class: submitted/<student>/week13/ (nbgrader's layout). WORKERS defaults to the cores.
+# SCHEDULER=tcp://HOST:8786 grades on a Dask cluster instead (README, "Grading on several machines (Dask)").
 grade-class: env
-	$(BIN)/python -m coursetools grade-class $(if $(WORKERS),--workers $(WORKERS))
+	$(BIN)/python -m coursetools grade-class $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+
+# A Dask cluster for grade-class: the scheduler on one machine, workers on every grading machine (a
+# clone at the same commit). The scheduler and the workers import coursetools from this clone.
+# Each worker process grades one student at a time (one thread; its kernels on one core).
+DASK_WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
+dask-scheduler: env
+	PYTHONPATH=$(CURDIR) DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION=1.0 \
+	DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=$${ALLOWED_FAILURES:-2} \
+	$(BIN)/dask scheduler --port $${PORT:-8786}
+
+dask-worker: env
+	test -n "$(SCHEDULER)" || { echo "usage: make dask-worker SCHEDULER=tcp://HOST:8786"; exit 2; }
+	PYTHONPATH=$(CURDIR) OMP_NUM_THREADS=1 WEEK13_WORKER_DIR=$(CURDIR)/build/dask-worker \
+	$(BIN)/dask worker $(SCHEDULER) --nthreads 1 --nworkers $(DASK_WORKERS) --local-directory $(CURDIR)/build/dask-worker
 
 lint: env
 	$(BIN)/pre-commit run --all-files

@@ -1,4 +1,4 @@
-"""A PostgreSQL gradebook shared by two grading machines (README, "Grading across machines").
+"""A PostgreSQL gradebook shared by two grading machines (README, "Grading on several machines (Dask)", step 1).
 
 A real PostgreSQL server (Debian's `postgresql` package; `.ci/run` installs
 it) is started on localhost for this module. The assignment is generated
@@ -11,18 +11,13 @@ samples expect, and regrading a student must not duplicate anything.
 """
 
 import csv
-import glob
 import os
-import pwd
-import re
 import shutil
-import socket
 import subprocess
 import sys
-import tempfile
 import time
-from pathlib import Path
 
+import postgres_server
 import pytest
 
 from coursetools import ASSIGNMENT, NOTEBOOK, grading
@@ -40,93 +35,14 @@ PASSWORD = "week13-test"
 GRADE_TIMEOUT = 600  # seconds: a hung grader fails the test instead of hanging CI
 
 
-def _pg_bindir():
-    """The newest PostgreSQL server's bin/ folder (Debian: /usr/lib/postgresql/NN/bin), or None."""
-    found = glob.glob("/usr/lib/postgresql/*/bin/initdb")
-    if found:
-        return Path(max(found, key=lambda p: int(re.search(r"/(\d+)/bin/", p).group(1)))).parent
-    initdb, pg_ctl = shutil.which("initdb"), shutil.which("pg_ctl")  # other systems put them on PATH
-    return Path(initdb).parent if initdb and pg_ctl else None
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _tail(path, n=2000):
-    return Path(path).read_text(errors="replace")[-n:] if Path(path).exists() else "(no log)"
-
-
 @pytest.fixture(scope="module")
 def postgres():
-    """A throwaway PostgreSQL server on 127.0.0.1 with a database `week13` owned by role `grader`.
-
-    Yields the database's URL in the form an instructor writes it (postgresql://...). The server
-    is stopped and its data folder removed at the end, whatever happened.
-    """
-    bindir = _pg_bindir()
-    if bindir is None:
-        pytest.skip("no PostgreSQL server binaries (initdb, pg_ctl): `apt-get install postgresql` "
-                    "(.ci/run does it)")
-    import psycopg2
-
-    # Under /tmp, not $TMPDIR: the `postgres` user must reach it, and a socket path has at most 107 bytes.
-    # Mode 0700: only its owner (and root) get in, so the trusted local socket is ours alone.
-    base = Path(tempfile.mkdtemp(prefix="week13-postgres-", dir="/tmp" if os.path.isdir("/tmp") else None))
-    as_server_user = []
-    if os.geteuid() == 0:  # PostgreSQL refuses to run as root: run it as Debian's `postgres` user
-        try:
-            user = pwd.getpwnam("postgres")
-        except KeyError:
-            shutil.rmtree(base)
-            pytest.fail("running as root, but there is no `postgres` system user to run the server as "
-                        "(Debian's postgresql package creates it)")
-        os.chown(base, user.pw_uid, user.pw_gid)
-        as_server_user = ["runuser", "-u", "postgres", "--"]
-    data, log = base / "data", base / "server.log"
-    started = False
-    try:
-        subprocess.run([*as_server_user, str(bindir / "initdb"), "-D", str(data), "-U", "postgres",
-                        "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8", "--no-locale",
-                        "--no-sync"], cwd=base, check=True, capture_output=True, text=True)
-        for _ in range(3):  # another process may take the free port before the server binds it
-            port = _free_port()
-            options = (f"-p {port} -k {base} -c listen_addresses=127.0.0.1 "
-                       "-c fsync=off -c synchronous_commit=off -c full_page_writes=off")
-            proc = subprocess.run([*as_server_user, str(bindir / "pg_ctl"), "-D", str(data), "-l", str(log),
-                                   "-w", "-t", "60", "-o", options, "start"],
-                                  cwd=base, capture_output=True, text=True)
-            if proc.returncode == 0:
-                started = True
-                break
-        if not started:
-            pytest.fail(f"PostgreSQL did not start:\n{proc.stdout}{proc.stderr}\n{_tail(log)}")
-        admin = psycopg2.connect(host=str(base), port=port, user="postgres", dbname="postgres")
-        admin.autocommit = True
-        with admin.cursor() as cur:
-            cur.execute(f"CREATE ROLE grader LOGIN PASSWORD '{PASSWORD}'")
-            cur.execute("CREATE DATABASE week13 OWNER grader")
-        admin.close()
-        yield f"postgresql://grader:{PASSWORD}@127.0.0.1:{port}/week13"
-    except subprocess.CalledProcessError as e:
-        pytest.fail(f"{' '.join(map(str, e.cmd))} failed:\n{e.stdout}{e.stderr}")
-    finally:
-        if started:
-            subprocess.run([*as_server_user, str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate",
-                            "-w", "stop"], cwd=base, capture_output=True)
-        shutil.rmtree(base, ignore_errors=True)
+    """A throwaway PostgreSQL server on 127.0.0.1 (tests/postgres_server.py); yields the database's URL."""
+    with postgres_server.running(PASSWORD) as url:
+        yield url
 
 
-def _query(url, sql, *args):
-    import psycopg2
-
-    with psycopg2.connect(url) as conn, conn.cursor() as cur:
-        cur.execute(sql, args)
-        rows = cur.fetchall()
-    conn.close()
-    return rows
+_query = postgres_server.query
 
 
 def _copy_course(machine_a, machine_b):

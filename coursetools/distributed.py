@@ -1,0 +1,428 @@
+"""Grade a class on a Dask cluster: `grade-class --scheduler tcp://HOST:8786` (README, "Grading on
+several machines (Dask)").
+
+Why Dask: a class too big for one machine needs something that hands out work, notices dead
+workers and reschedules their tasks, and brings results back. `dask.distributed` does all three
+with plain processes (`dask scheduler`, `dask worker`), and the same workers can come from
+Slurm/PBS (dask-jobqueue) or Kubernetes (dask-kubernetes).
+
+One task per student:
+
+* the CLIENT (`grade_on_cluster`) reads `submitted/<student>/week13/` and sends its files as
+  bytes; file-level problems (no notebook, several notebooks, a file that is not a notebook) are
+  settled on the client and never sent;
+* a WORKER (`grade_on_worker`) writes them into its own scratch course folder (no shared file
+  system: the folder is laid out from the worker's own clone of this repository), runs the very
+  command local grading runs, `nbgrader autograde week13 --student S --force`, against the shared
+  gradebook ($WEEK13_DB_URL, e.g. PostgreSQL), then `nbgrader generate_feedback`, and returns
+  the autograded notebook and the feedback as bytes;
+* the client writes them into its own `autograded/` and `feedback/`.
+
+A worker that dies mid-task loses nothing: the scheduler gives its task to another worker, and
+`autograde --force` updates the student's one submission in the gradebook. A student whose
+grading kills every worker it lands on ends, after `distributed.scheduler.allowed-failures`
+deaths, as `KilledWorker`: reported not graded with that reason, its partial gradebook entry
+removed; the other students are graded.
+
+The scheduler must be started with `DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION=1.0` (each
+worker holds only the task it runs: when a worker dies, every task it holds counts as a suspect,
+so a worker holding a queued second task would bring an innocent student closer to
+`KilledWorker`) and may set `DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES` (default 3).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from collections.abc import Callable
+
+from . import ASSIGNMENT, NOTEBOOK, REPO
+from . import grading
+
+WORKER_DIR_VARIABLE = "WEEK13_WORKER_DIR"
+# What a worker's scratch course is made of: the files local grading reads, from the worker's clone.
+COURSE_FILES = ("nbgrader_config.py",)
+COURSE_FOLDERS = ("source", "release", "autograder", "coursetools")
+DEFAULT_TASK_TIMEOUT_S = 1200  # > the notebook limit (600 s) + nbgrader start, feedback and slack
+LOG_TAIL = 3000
+
+_course_lock = threading.Lock()
+_course: Path | None = None
+
+
+# --------------------------------------------------------------------------- worker side
+
+def _worker_identity() -> tuple[str, str]:
+    """(name, address) of the Dask worker running this task; hostname:pid outside a worker."""
+    here = f"{socket.gethostname()}:{os.getpid()}"
+    try:
+        from distributed import get_worker
+
+        worker = get_worker()
+    except (ImportError, ValueError):
+        return here, here
+    name = worker.name if isinstance(worker.name, str) and worker.name != worker.address else here
+    return name, worker.address
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def worker_course() -> Path:
+    """This worker process's scratch course folder, laid out once per process.
+
+    Under $WEEK13_WORKER_DIR, else the Dask worker's local directory, else the temp folder; named
+    by pid, so that several worker processes on one machine never share a course. Folders left by
+    dead processes (a worker restarted by its nanny) are removed.
+    """
+    global _course
+    with _course_lock:
+        if _course is not None and (_course / "nbgrader_config.py").is_file():
+            return _course
+        base = os.environ.get(WORKER_DIR_VARIABLE)
+        if not base:
+            try:
+                from distributed import get_worker
+
+                base = get_worker().local_directory
+            except (ImportError, ValueError):
+                base = tempfile.gettempdir()
+        base = Path(base)
+        base.mkdir(parents=True, exist_ok=True)
+        for old in base.glob("week13-course-*"):
+            suffix = old.name.rsplit("-", 1)[-1]
+            if suffix.isdigit() and int(suffix) != os.getpid() and not _pid_alive(int(suffix)):
+                shutil.rmtree(old, ignore_errors=True)
+        course = base / f"week13-course-{os.getpid()}"
+        shutil.rmtree(course, ignore_errors=True)
+        course.mkdir()
+        for name in COURSE_FILES:
+            shutil.copy(REPO / name, course / name)
+        for folder in COURSE_FOLDERS:
+            shutil.copytree(REPO / folder, course / folder, ignore=shutil.ignore_patterns("__pycache__"))
+        _course = course
+        return course
+
+
+def _nbgrader_command(args: list[str]) -> list[str]:
+    """grading.NBGRADER, made to die with this worker: on Linux the nbgrader process asks for
+    SIGKILL when its parent dies (prctl PR_SET_PDEATHSIG), so a killed worker leaves no orphan
+    grader that would go on writing into the gradebook while another worker regrades the student."""
+    command = list(grading.NBGRADER)
+    if sys.platform.startswith("linux") and len(command) >= 3 and command[1] == "-c":
+        guard = ("import ctypes, os, signal, sys\n"
+                 "ctypes.CDLL(None).prctl(1, signal.SIGKILL)\n"  # 1 = PR_SET_PDEATHSIG
+                 f"if os.getppid() != {os.getpid()}: sys.exit(137)\n")  # the parent died before prctl
+        command[2] = guard + command[2]
+    return [*command, *args]
+
+
+def _collect(folder: Path) -> dict[str, bytes]:
+    if not folder.is_dir():
+        return {}
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def grade_on_worker(*, student: str, files: dict[str, bytes], db_url: str | None = None,
+                    timeout_s: int = DEFAULT_TASK_TIMEOUT_S) -> dict:
+    """Grade one student on this (Dask worker) machine and return what the client must keep.
+
+    Runs `nbgrader autograde week13 --student S --force` then `nbgrader generate_feedback` in
+    this process's own course folder (`worker_course()`), exactly as local grading runs them, so
+    the same pipeline, kernel guard and time limits apply. The gradebook is `db_url` (else this
+    machine's $WEEK13_DB_URL); it goes to nbgrader through the environment, not the command line,
+    so the password never shows in `ps`.
+
+    Returns {"student", "worker", "address", "host", "ok", "reason", "log_tail", "autograded",
+    "feedback", "seconds"}; "autograded"/"feedback" map paths relative to
+    `autograded/<student>/week13/` and `feedback/<student>/week13/` to bytes.
+    """
+    start = time.perf_counter()
+    name, address = _worker_identity()
+    course = worker_course()
+    for folder in ("submitted", "autograded", "feedback"):
+        shutil.rmtree(course / folder / student, ignore_errors=True)
+    dest = course / "submitted" / student / ASSIGNMENT
+    for rel, data in files.items():
+        path = (dest / rel).resolve()
+        if dest.resolve() not in path.parents:
+            raise ValueError(f"{student}: file outside the submission: {rel!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+    env = grading.nbgrader_env()
+    if db_url:
+        env[grading.DB_URL_VARIABLE] = db_url
+    logs, ok, reason = [], True, ""
+    deadline = time.monotonic() + timeout_s
+    for args in (["autograde", ASSIGNMENT, "--student", student, "--force"],
+                 ["generate_feedback", ASSIGNMENT, "--student", student, "--force"]):
+        try:
+            proc = subprocess.run(_nbgrader_command(args), cwd=course, env=env, stdout=subprocess.PIPE,
+                                  stderr=subprocess.STDOUT, text=True,
+                                  timeout=max(1.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired as e:
+            out = e.stdout.decode(errors="replace") if isinstance(e.stdout, bytes) else (e.stdout or "")
+            logs.append(out)
+            ok, reason = False, f"nbgrader {args[0]} ran longer than the task limit ({timeout_s} s)"
+            break
+        logs.append(proc.stdout)
+        if args[0] == "autograde" and (proc.returncode != 0
+                                       or not (course / "autograded" / student / ASSIGNMENT / NOTEBOOK).is_file()):
+            ok, reason = False, f"nbgrader autograde failed (exit {proc.returncode}; see log_tail)"
+            break
+        if args[0] == "generate_feedback" and proc.returncode != 0:
+            reason = f"nbgrader generate_feedback failed (exit {proc.returncode}); the grade stands"
+    return {
+        "student": student, "worker": name, "address": address,
+        "host": f"{socket.gethostname()}:{os.getpid()}", "ok": ok, "reason": reason,
+        "log_tail": "\n".join(logs)[-LOG_TAIL:],
+        "autograded": _collect(course / "autograded" / student / ASSIGNMENT),
+        "feedback": _collect(course / "feedback" / student / ASSIGNMENT),
+        "seconds": time.perf_counter() - start,
+    }
+
+
+# --------------------------------------------------------------------------- client side
+
+def find_notebook(folder: Path) -> tuple[Path | None, str]:
+    """(path, note) of the submitted notebook, or (None, reason): the same rule as local grading
+    (an exact name, else the only .ipynb, renamed ones included)."""
+    exact = folder / NOTEBOOK
+    if exact.is_file():
+        return exact, ""
+    candidates = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    if len(candidates) == 1:
+        return candidates[0], f"notebook found as {candidates[0].relative_to(folder)}"
+    if not candidates:
+        return None, f"no notebook in the submission (expected {NOTEBOOK})"
+    return None, f"{len(candidates)} notebooks and none named {NOTEBOOK}: " + ", ".join(p.name for p in candidates)
+
+
+def submission_files(root: Path, student: str) -> tuple[dict[str, bytes] | None, str]:
+    """The files to send for `student` ({relpath: bytes}, note), or (None, reason not to send).
+
+    File-level problems are settled here, never on a worker: no notebook, several notebooks, a
+    notebook that is not valid notebook JSON. A renamed notebook is sent under its proper name.
+    """
+    import nbformat
+
+    folder = Path(root) / "submitted" / student / ASSIGNMENT
+    path, note = find_notebook(folder)
+    if path is None:
+        return None, note
+    try:
+        nbformat.read(str(path), as_version=4)
+    except Exception as e:  # invalid JSON, not a notebook, unreadable
+        return None, f"the notebook cannot be read ({type(e).__name__}: {str(e)[:80]})"
+    files = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_file() and ".ipynb_checkpoints" not in p.parts and p.suffix != ".ipynb":
+            files[str(p.relative_to(folder))] = p.read_bytes()
+    files[NOTEBOOK] = path.read_bytes()
+    return files, note
+
+
+def forget(db_url: str | None, root: Path, students: list[str]) -> None:
+    """Remove the students' gradebook submissions and client-side autograded/feedback folders, so
+    that a student who ends not graded never keeps an old (or half-written) score."""
+    from nbgrader.api import Gradebook, MissingEntry
+
+    saved = os.environ.get(grading.DB_URL_VARIABLE)
+    if db_url:
+        os.environ[grading.DB_URL_VARIABLE] = db_url
+    try:
+        with Gradebook(grading.gradebook_url(root)) as gb:
+            for student in students:
+                try:
+                    gb.remove_submission(ASSIGNMENT, student)
+                except MissingEntry:
+                    pass
+    finally:
+        if db_url:
+            if saved is None:
+                os.environ.pop(grading.DB_URL_VARIABLE, None)
+            else:
+                os.environ[grading.DB_URL_VARIABLE] = saved
+    for folder in ("autograded", "feedback"):
+        for student in students:
+            shutil.rmtree(Path(root) / folder / student / ASSIGNMENT, ignore_errors=True)
+
+
+def _write(folder: Path, files: dict[str, bytes]) -> None:
+    shutil.rmtree(folder, ignore_errors=True)
+    for rel, data in files.items():
+        path = (folder / rel).resolve()
+        if folder.resolve() not in path.parents:
+            raise ValueError(f"a worker returned a file outside {folder}: {rel!r}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+
+
+def _failed(student: str, reason: str, **extra) -> dict:
+    return {"student": student, "worker": "", "address": "", "host": "", "ok": False, "reason": reason,
+            "log_tail": "", "autograded": {}, "feedback": {}, "seconds": 0.0, "sent": False, "note": "", **extra}
+
+
+def grade_on_cluster(*, root: Path, students: list[str], scheduler: str, db_url: str | None = None,
+                     on_done: Callable[[str, dict], None] | None = None,
+                     timeout_s: int = DEFAULT_TASK_TIMEOUT_S, window: int | None = None,
+                     connect_timeout_s: int = 60) -> dict[str, dict]:
+    """Grade `students` of the course at `root` on the Dask cluster at `scheduler`; runs on the client.
+
+    One task per student (pure=False: a regrade is a new task). At most `window` tasks are in
+    the cluster at once (default: twice the workers' threads), so a class of 10,000 never sits in
+    the scheduler's memory as 10,000 notebooks. Results are written to root/autograded/ and
+    root/feedback/ as they arrive, and `on_done(student, outcome)` is called for each student.
+    `db_url` defaults to the client's gradebook URL ($WEEK13_DB_URL): the workers must reach it,
+    so it must not be a SQLite file.
+
+    Returns {student: outcome}; outcome is grade_on_worker's dict (bytes dropped) plus "sent"
+    (False: refused on the client) and "note" (e.g. a renamed notebook).
+    """
+    from distributed import Client, as_completed
+    from distributed.scheduler import KilledWorker
+
+    root = Path(root).resolve()
+    db_url = db_url or grading.gradebook_url(root)
+    on_this_machine = any(h in scheduler for h in ("127.0.0.1", "localhost", "[::1]"))
+    if db_url.startswith("sqlite") and not on_this_machine:  # on one machine a SQLite file is shared
+        raise ValueError("grading on a cluster needs a gradebook every worker reaches (e.g. PostgreSQL, "
+                         "$WEEK13_DB_URL or --db-url), not a SQLite file")
+    outcomes: dict[str, dict] = {}
+    payloads: dict[str, tuple[dict[str, bytes], str]] = {}
+    for student in students:
+        files, note = submission_files(root, student)
+        if files is None:
+            outcomes[student] = _failed(student, note)
+        else:
+            payloads[student] = (files, note)
+    forget(db_url, root, list(students))
+    for student in students:
+        if student in outcomes and on_done:
+            on_done(student, outcomes[student])
+
+    pending = list(payloads)
+    with Client(scheduler, timeout=connect_timeout_s) as client:
+        if window is None:
+            threads = sum(client.nthreads().values())
+            window = max(2, 2 * threads)
+        by_key, queue = {}, as_completed()
+
+        def send():
+            student = pending.pop(0)
+            future = client.submit(grade_on_worker, student=student, files=payloads[student][0],
+                                   db_url=db_url, timeout_s=timeout_s, pure=False,
+                                   key=f"grade-{ASSIGNMENT}-{student}-{time.time_ns()}")
+            by_key[future.key] = student
+            queue.add(future)
+
+        for _ in range(min(window, len(pending))):
+            send()
+        for future in queue:
+            student = by_key.pop(future.key)
+            try:
+                outcome = future.result()
+            except KilledWorker as e:
+                outcome = _failed(student, "it killed every worker that graded it: KilledWorker after "
+                                           f"{_allowed_failures(client)} retries ({str(e)[:120]})", sent=True)
+            except Exception as e:  # the task itself raised
+                outcome = _failed(student, f"the grading task failed: {type(e).__name__}: {str(e)[:120]}", sent=True)
+            future.release()
+            if pending:
+                send()
+            outcome.setdefault("sent", True)
+            outcome["note"] = payloads[student][1]
+            if outcome["ok"]:
+                _write(root / "autograded" / student / ASSIGNMENT, outcome["autograded"])
+                _write(root / "feedback" / student / ASSIGNMENT, outcome["feedback"])
+            else:  # a half-written gradebook entry (a worker died mid-grade) must not stand as a score
+                forget(db_url, root, [student])
+            outcome["files_back"] = {"autograded": sorted(outcome.pop("autograded")),
+                                     "feedback": sorted(outcome.pop("feedback"))}
+            outcomes[student] = outcome
+            if on_done:
+                on_done(student, outcome)
+    return {s: outcomes[s] for s in students}
+
+
+def _allowed_failures(client) -> str:
+    try:
+        return str(client.run_on_scheduler(lambda dask_scheduler: dask_scheduler.allowed_failures))
+    except Exception:
+        return "allowed-failures"
+
+
+def grade_class_on_cluster(root: Path, scheduler: str, *, only: list[str] | None = None, quiet: bool = False,
+                           db_url: str | None = None):
+    """`grade-class --scheduler`: the same (statuses, results, seconds) as classgrade.grade_class,
+    graded on the cluster. Each graded student's Status carries the note `worker: NAME`, so
+    classgrade.summary and write_csv say which worker graded whom without any change to them."""
+    from . import classgrade
+
+    root = Path(root).resolve()
+    if db_url:
+        os.environ[grading.DB_URL_VARIABLE] = db_url
+    classgrade.ensure_assignment(root)
+    students = sorted(p.name for p in (root / "submitted").iterdir() if (p / ASSIGNMENT).is_dir())
+    if only is not None:
+        unknown = sorted(set(only) - set(students))
+        if unknown:
+            raise SystemExit(f"no submission under submitted/ for: {', '.join(unknown)}")
+        students = [s for s in students if s in only]
+    done = []
+
+    def progress(student, outcome):
+        done.append(student)
+        if not quiet:
+            print(f"\r  graded {len(done)}/{len(students)}", end="\n" if len(done) == len(students) else "",
+                  flush=True)
+
+    start = time.perf_counter()
+    outcomes = grade_on_cluster(root=root, students=students, scheduler=scheduler, on_done=progress)
+    seconds = time.perf_counter() - start
+    statuses, results = class_statuses(root, outcomes)
+    classgrade.write_csv(root / f"grades_{ASSIGNMENT}.csv", statuses, results)
+    return statuses, results, seconds
+
+
+def class_statuses(root: Path, outcomes: dict[str, dict], *, db_url: str | None = None):
+    """(statuses, results) in classgrade's types from grade_on_cluster's outcomes; results are read
+    back from the gradebook. A graded student's Status notes say `worker: NAME`."""
+    from . import classgrade
+
+    saved = os.environ.get(grading.DB_URL_VARIABLE)
+    if db_url:
+        os.environ[grading.DB_URL_VARIABLE] = db_url
+    try:
+        results = grading.read_results(root, [s for s, o in outcomes.items() if o["ok"]])
+    finally:
+        if db_url:
+            if saved is None:
+                os.environ.pop(grading.DB_URL_VARIABLE, None)
+            else:
+                os.environ[grading.DB_URL_VARIABLE] = saved
+    statuses = {}
+    for student, outcome in outcomes.items():
+        status = statuses[student] = classgrade.Status(student, graded=student in results)
+        if outcome["note"]:
+            status.notes.append(outcome["note"])
+        if outcome["worker"]:
+            status.notes.append(f"worker: {outcome['worker']}")
+        if not status.graded:
+            status.reason = outcome["reason"] or "not graded"
+    return statuses, results

@@ -1,0 +1,258 @@
+"""Grading a class on a Dask cluster (README, "Grading on several machines (Dask)").
+
+Real processes on localhost, started (and killed) by this module: a PostgreSQL server (the
+shared gradebook), a `dask scheduler` and two `dask worker` processes, each worker with its own
+working folder (no shared course folder: each lays out its own course from its clone of the
+repository). The client course generates the assignment into the database once, then
+`coursetools.distributed.grade_on_cluster` grades the reference, the robustness samples and one
+submission that kills the worker process grading it. Worker B is killed with SIGKILL (its whole
+process group: nanny, worker, nbgrader) while it grades a student, once a few students are done.
+
+Then: every student graded through the cluster gets the grade the sample expects, is in the
+gradebook exactly once (one submission row, one grade row per graded cell), and has its
+autograded notebook and feedback in the CLIENT's course folder; the student B was grading when
+it died was graded again by worker A; the worker-killing submission ends not graded with the
+KilledWorker reason after the scheduler's bounded retries; files that are not a notebook are
+refused on the client and never sent.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import postgres_server
+import pytest
+
+from coursetools import ASSIGNMENT, NOTEBOOK, REPO, grading
+
+from sample_submissions import robustness
+from sample_submissions.catalogue import REFERENCE
+from sample_submissions.robustness import SAMPLES
+
+pytest.importorskip("distributed")
+
+ALLOWED_FAILURES = 2  # the scheduler's distributed.scheduler.allowed-failures: 3 deaths end a task
+KILL_AFTER = 3  # worker B is killed once this many students are done and it is grading one
+START_TIMEOUT = 120  # seconds for the scheduler and workers to come up
+RUN_TIMEOUT = 1500  # seconds for the whole class: a hung cluster fails the test instead of hanging CI
+CELL_TIMEOUT_S = "15"  # as tests/conftest.py's local class grading
+
+# Student code that kills the process grading it: the kernel's parent is `nbgrader autograde`,
+# whose parent is the Dask worker process. Every worker it lands on dies (its nanny restarts it).
+KILL_WORKER = """
+import os, signal
+with open(f"/proc/{os.getppid()}/stat") as _f:
+    _worker = int(_f.read().rsplit(")", 1)[1].split()[1])
+os.kill(_worker, signal.SIGKILL)
+"""
+WORKER_KILLER = grading.Sample("zz_worker_killer", "kills the Dask worker process that grades it",
+                               transform=lambda nb: robustness._prepend(nb, KILL_WORKER), status="not graded")
+SAMPLES_ON_CLUSTER = [REFERENCE, *SAMPLES[:3], WORKER_KILLER, *SAMPLES[3:]]
+BY_STUDENT = {s.student: s for s in SAMPLES_ON_CLUSTER}
+# Refused on the client (file-level problems), never sent to a worker.
+REFUSED = {"robust_invalid_json": "cannot be read", "robust_missing": "no notebook"}
+# Samples whose grade through plain `nbgrader autograde` still differs from grade-class's today:
+# grade-class rebuilds each notebook on the release's skeleton before grading (classgrade.rebuild);
+# the lead is moving that into the nbgrader pipeline (nbgrader_config.py), after which this set
+# must be empty. Filled from this test's own run (see the report printed by the module).
+KNOWN_DIFFERENCES = {}
+
+
+def _killpg(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        pass
+
+
+def _kill_strays(base):
+    """Kill every process whose working folder is under `base`: graders and kernels left by a
+    killed worker (kernels run in their own session, outside the worker's process group)."""
+    base = str(Path(base).resolve())
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            continue
+        if cwd == base or cwd.startswith(base + os.sep):
+            try:
+                os.kill(int(entry.name), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def _start(cmd, cwd, env, log):
+    return subprocess.Popen(cmd, cwd=cwd, env=env, stdout=open(log, "w"), stderr=subprocess.STDOUT,
+                            start_new_session=True)
+
+
+@pytest.fixture(scope="module")
+def cluster_run(tmp_path_factory):
+    from distributed import Client
+
+    from coursetools import distributed
+
+    base = tmp_path_factory.mktemp("dask_class")
+    with postgres_server.running() as url:
+        root = base / "client"
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv(grading.DB_URL_VARIABLE, url)
+            grading.make_course(root)  # generate_assignment, into PostgreSQL, once
+            grading.submit(root, SAMPLES_ON_CLUSTER)
+
+        dask = str(Path(sys.executable).parent / "dask")
+        port = postgres_server.free_port()
+        address = f"tcp://127.0.0.1:{port}"
+        env = {k: v for k, v in os.environ.items() if k != grading.DB_URL_VARIABLE}  # workers get it per task
+        env.update(OMP_NUM_THREADS="1", WEEK13_CELL_TIMEOUT=CELL_TIMEOUT_S, PYTHONPATH=str(REPO),
+                   DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=str(ALLOWED_FAILURES),
+                   DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION="1.0")
+        procs = {}
+        try:
+            procs["scheduler"] = _start([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port),
+                                         "--no-dashboard"], base, env, base / "scheduler.log")
+            for name in ("worker-a", "worker-b"):
+                folder = base / name
+                folder.mkdir()
+                procs[name] = _start([dask, "worker", address, "--name", name, "--nthreads", "1", "--nworkers", "1",
+                                      "--local-directory", str(folder), "--no-dashboard"],
+                                     folder, {**env, distributed.WORKER_DIR_VARIABLE: str(folder)},
+                                     base / f"{name}.log")
+            with Client(address, timeout=START_TIMEOUT) as watcher:
+                watcher.wait_for_workers(2, timeout=START_TIMEOUT)
+                killed = {}
+                done = []
+                deadline = time.monotonic() + RUN_TIMEOUT
+
+                def on_done(student, outcome):
+                    done.append(student)
+                    if killed or len(done) < KILL_AFTER:
+                        return
+                    info = watcher.scheduler_info()["workers"]
+                    b = next((addr for addr, w in info.items() if w.get("name") == "worker-b"), None)
+                    busy = watcher.processing().get(b, []) if b else []
+                    if busy:
+                        time.sleep(2)  # well inside the grading: nbgrader and the kernel are running
+                        killed["student"] = str(busy[0]).split("-", 2)[2].rsplit("-", 1)[0]
+                        killed["done_before"] = len(done)
+                        _killpg(procs["worker-b"])
+
+                result = {}
+
+                def run():
+                    result["outcomes"] = distributed.grade_on_cluster(
+                        root=root, students=[s.student for s in SAMPLES_ON_CLUSTER], scheduler=address,
+                        db_url=url, on_done=on_done)
+
+                thread = threading.Thread(target=run, daemon=True)
+                thread.start()
+                thread.join(max(1, deadline - time.monotonic()))
+                if thread.is_alive():
+                    pytest.fail(f"the cluster did not grade the class in {RUN_TIMEOUT} s")
+            assert "outcomes" in result, "grade_on_cluster raised (see the traceback above)"
+            for student, outcome in result["outcomes"].items():  # the nbgrader log of each student, for failures
+                (base / f"{student}.log").write_text(outcome["log_tail"])
+            statuses, results = distributed.class_statuses(root, result["outcomes"], db_url=url)
+            yield {"url": url, "root": root, "outcomes": result["outcomes"], "killed": killed,
+                   "statuses": statuses, "results": results, "base": base}
+        finally:
+            for proc in procs.values():
+                _killpg(proc)
+            _kill_strays(base)
+
+
+def test_summary_says_which_worker_graded_each_student(cluster_run, capsys):
+    from coursetools import classgrade
+
+    statuses, results, killed = cluster_run["statuses"], cluster_run["results"], cluster_run["killed"]
+    table = classgrade.summary(statuses, results)
+    with capsys.disabled():
+        print("\n\ngrade-class through a Dask cluster (2 workers, worker-b killed while grading "
+              f"{killed.get('student')!r}):\n" + table)
+        print("\ncluster vs expected:\n" + grading.expectation_table(
+            [s for s in SAMPLES_ON_CLUSTER if s.student in results], results))
+    for student, outcome in cluster_run["outcomes"].items():
+        if outcome["ok"]:
+            assert f"worker: {outcome['worker']}" in statuses[student].notes
+            assert outcome["worker"] in ("worker-a", "worker-b"), outcome["worker"]
+
+
+def test_one_worker_was_killed_mid_grade_and_its_student_regraded_elsewhere(cluster_run):
+    killed, outcomes = cluster_run["killed"], cluster_run["outcomes"]
+    assert killed, "worker-b was never seen grading after the first students were done"
+    student = killed["student"]
+    assert student in outcomes, (student, sorted(outcomes))
+    if student != WORKER_KILLER.student:
+        assert outcomes[student]["ok"], (outcomes[student]["reason"], outcomes[student]["log_tail"])
+        assert outcomes[student]["worker"] == "worker-a", outcomes[student]
+    late = [s for s, o in outcomes.items() if o["ok"] and o["worker"] == "worker-a"]
+    assert len(late) >= 2, outcomes
+
+
+def test_worker_killer_ends_not_graded_after_bounded_retries(cluster_run):
+    outcome = cluster_run["outcomes"][WORKER_KILLER.student]
+    assert not outcome["ok"] and outcome["sent"], outcome
+    assert "KilledWorker" in outcome["reason"] and f"after {ALLOWED_FAILURES} retries" in outcome["reason"], outcome
+    status = cluster_run["statuses"][WORKER_KILLER.student]
+    assert not status.graded and "KilledWorker" in status.reason
+    assert WORKER_KILLER.student not in postgres_server.submissions(cluster_run["url"]), \
+        "the half-graded submission of a student that killed its workers was left in the gradebook"
+
+
+def test_files_that_are_not_a_notebook_are_refused_on_the_client(cluster_run):
+    for student, why in REFUSED.items():
+        outcome = cluster_run["outcomes"][student]
+        assert not outcome["ok"] and not outcome["sent"] and why in outcome["reason"], outcome
+        assert not cluster_run["statuses"][student].graded
+
+
+def test_every_graded_student_is_in_the_gradebook_exactly_once(cluster_run):
+    url, outcomes = cluster_run["url"], cluster_run["outcomes"]
+    graded = sorted(s for s, o in outcomes.items() if o["ok"])
+    assert len(graded) == len(SAMPLES_ON_CLUSTER) - len(REFUSED) - 1, outcomes
+    subs = postgres_server.submissions(url)
+    assert sorted(subs) == graded, f"students in the gradebook: {sorted(subs)}"
+    assert all(len(ids) == 1 for ids in subs.values()), f"submissions per student: {subs}"
+    expected = postgres_server.graded_cells(cluster_run["root"])
+    grades = postgres_server.grade_rows(url)
+    for student in graded:
+        cells = grades.get(student, {})
+        doubled = sorted(c for c, n in cells.items() if n != 1)
+        assert set(cells) == expected and not doubled, (student, sorted(expected ^ set(cells)), doubled)
+    (total,) = postgres_server.query(url, "SELECT count(*) FROM grade")
+    assert total[0] == len(graded) * len(expected), "grade rows that belong to no current submission"
+
+
+def test_autograded_and_feedback_are_written_on_the_client(cluster_run):
+    root = cluster_run["root"]
+    for student, outcome in cluster_run["outcomes"].items():
+        autograded = root / "autograded" / student / ASSIGNMENT
+        feedback = root / "feedback" / student / ASSIGNMENT
+        if outcome["ok"]:
+            assert (autograded / NOTEBOOK).is_file(), student
+            assert list(feedback.glob("*.html")), student
+        else:
+            assert not autograded.exists() and not feedback.exists(), student
+    for name in ("worker-a", "worker-b"):  # the workers graded in their own folders, not the client's
+        assert list((cluster_run["base"] / name).glob("week13-course-*/autograded")) or name == "worker-b"
+
+
+@pytest.mark.parametrize("student", [s.student for s in SAMPLES_ON_CLUSTER
+                                     if s.status == "graded" and s.student != WORKER_KILLER.student])
+def test_grades_are_the_expected_ones(cluster_run, student):
+    if student in KNOWN_DIFFERENCES:
+        pytest.xfail(KNOWN_DIFFERENCES[student])
+    result = cluster_run["results"][student]
+    assert grading.problems(BY_STUDENT[student], result) == [], (result.parts, result.failures)
+    if student == REFERENCE.student:
+        assert (result.total, result.maximum) == (95, 95), result.failures
