@@ -299,6 +299,12 @@ def report(result):
         busy = _busy(machine["loadavg_start"], machine["cpu_count"])
         if busy:
             lines.append(busy.removeprefix("bench: "))
+    dist = result.get("distributed_batch")
+    if dist:
+        lines += ["", f"distributed batch (Dask on localhost, {dist['workers']} workers, one "
+                      f"SQLite gradebook): {dist['seconds']:.2f} s for {copies} copies ({dist['cluster_start_s']:.1f} s to "
+                      f"start the cluster, not counted), {dist['overhead_per_submission_s']:+.2f} s per submission "
+                      f"vs batch_parallel ({dist['graded']}/{copies} graded)"]
     grades = result.get("grades")
     if grades:
         lines += ["", f"grades: {grades['graded']} graded, all full marks: {grades['all_full_marks']}"
@@ -365,6 +371,8 @@ def _run(copies, repeat, out, workdir, workers, log):
         raw["batch_parallel"].append(grading.autograde(course, batch, workers=workers))
         log("bench: generate_feedback ...")
         raw["feedback"].append(run_feedback(course, [s for s in others if s not in batch]))
+        log(f"bench: autograding {copies} copies on a local Dask cluster ({workers} workers) ...")
+        distributed_batch = run_distributed_batch(course, batch, workers, workdir, log)
 
     stats = summarise(raw)
     to_floor, targets = ratios(stats)
@@ -386,6 +394,10 @@ def _run(copies, repeat, out, workdir, workers, log):
         "grades": check_grades(course, [one, *batch]) if copies else check_grades(course, [one]),
         "notebook_errors": errors,
     }
+    if copies and distributed_batch:
+        distributed_batch["overhead_per_submission_s"] = (
+            (distributed_batch["seconds"] - stats["batch_parallel"]["median"]) / copies)
+        result["distributed_batch"] = distributed_batch
     out.mkdir(parents=True, exist_ok=True)
     name = started.strftime("%Y%m%dT%H%M%SZ") + ".json"
     text = json.dumps(result, indent=2) + "\n"
@@ -415,3 +427,64 @@ def compare(a, b):
             if x != y:
                 lines.append(f"note: {key} differs: {x} vs {y}")
     return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------
+# the distributed batch (coursetools/distributed.py): the same batch through a local Dask cluster
+# ---------------------------------------------------------------------------
+
+def run_distributed_batch(course, students, workers, workdir, log=print):
+    """Grade `students` through a `dask scheduler` and `workers` `dask worker` processes started
+    here (one thread each, as on a real cluster), against the course's own gradebook file;
+    returns {"seconds", "cluster_start_s", "workers", "graded"} or None when Dask is missing or
+    the cluster fails. The cluster's start-up is timed apart: a real cluster is started once."""
+    import signal
+    import socket
+
+    try:
+        from distributed import Client
+
+        from . import distributed
+    except ImportError as e:
+        log(f"bench: no distributed batch ({e})")
+        return None
+    folder = _fresh_dir(Path(workdir) / "dask")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    address = f"tcp://127.0.0.1:{port}"
+    dask = str(Path(sys.executable).parent / "dask")
+    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1",
+               DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION="1.0")
+    procs = []
+
+    def start(cmd, cwd, extra=None):
+        procs.append(subprocess.Popen(cmd, cwd=cwd, env=dict(env, **(extra or {})), stdout=subprocess.DEVNULL,
+                                      stderr=subprocess.DEVNULL, start_new_session=True))
+
+    start_t = _now()
+    try:
+        start([dask, "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"], folder)
+        for i in range(workers):
+            wdir = folder / f"worker-{i}"
+            wdir.mkdir()
+            start([dask, "worker", address, "--name", f"worker-{i}", "--nthreads", "1", "--local-directory",
+                   str(wdir), "--no-dashboard"], wdir, {distributed.WORKER_DIR_VARIABLE: str(wdir)})
+        with Client(address, timeout=120) as client:
+            client.wait_for_workers(workers, timeout=120)
+        cluster_start = _now() - start_t
+        seconds, outcomes = _timed(lambda: distributed.grade_on_cluster(
+            root=Path(course), students=list(students), scheduler=address,
+            db_url=grading.gradebook_url(course)))
+        return {"seconds": seconds, "cluster_start_s": cluster_start, "workers": workers,
+                "graded": sum(o["ok"] for o in outcomes.values())}
+    except Exception as e:  # a benchmark reports, it does not stop the other figures
+        log(f"bench: the distributed batch failed: {type(e).__name__}: {e}")
+        return None
+    finally:
+        for proc in procs:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+            proc.wait(timeout=30)
