@@ -19,12 +19,12 @@ c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.course_id = "pytorch-fundamentals"
 # The gradebook: gradebook.db beside this file, or any database SQLAlchemy speaks, e.g. a
 # PostgreSQL server shared by graders on several machines (README, "Grading across machines").
-# coursetools.grading.gradebook_url reads $WEEK13_DB_URL the way the course tooling does (a bare
+# coursetools.gradebook.gradebook_url reads $WEEK13_DB_URL the way the course tooling does (a bare
 # postgresql:// URL means the pinned psycopg2 driver), so nbgrader and coursetools always agree.
 if (ROOT / "coursetools").is_dir() and str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 if os.environ.get("WEEK13_DB_URL"):
-    from coursetools.grading import gradebook_url
+    from coursetools.gradebook import gradebook_url
 
     c.CourseDirectory.db_url = gradebook_url(ROOT)
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.pt"]
@@ -37,6 +37,7 @@ c.GenerateFeedback.preprocessors = [
     "nbgrader.preprocessors.GetGrades",
     "nbconvert.preprocessors.CSSHTMLHeaderPreprocessor",
     "nbgrader.preprocessors.ClearHiddenTests",
+    "coursetools.redact.RedactHiddenSource",  # output lines that reproduce autograder/ source
 ]
 
 # The hidden tests (autograder/week13_checks) reach the grading kernel through
@@ -51,11 +52,28 @@ if HIDDEN.is_dir():
         "--IPKernelApp.exec_lines=['import grading_guard, week13_checks']",
     ]
 
-# Autograding closes the holes of plain nbgrader (coursetools/nbgrader_ext.py):
-# kernel state restored before each test cell, a whole-notebook time limit,
-# recovery from dead or unresponsive kernels, warnings on stderr not fatal,
-# test cells that did not run earn nothing.
+# Autograding closes the holes of plain nbgrader (coursetools/nbgrader_ext.py), inside nbgrader's
+# own pipeline, so that `nbgrader autograde`, the formgrader's Autograde button and `grade-class`
+# grade alike: stale scores cleared and renamed notebooks found before reading (the hook), the
+# submission rebuilt on the release's skeleton (sanitize step), kernel state restored before each
+# test cell, a whole-notebook time limit, recovery from dead or unresponsive kernels, warnings on
+# stderr not fatal, test cells that did not run earn nothing (autograde step).
 if (ROOT / "coursetools").is_dir():
+    import functools
+
+    from coursetools.gradebook import gradebook_url
+    from coursetools.nbgrader_ext import prepare_submission
+
+    c.Autograde.pre_convert_hook = functools.partial(
+        prepare_submission, db_url=gradebook_url(ROOT), notebook_name="pytorch_fundamentals.ipynb")
+    c.Autograde.sanitize_preprocessors = [
+        "nbgrader.preprocessors.ClearOutput",
+        "coursetools.nbgrader_ext.RebuildFromRelease",
+        "nbgrader.preprocessors.DeduplicateIds",
+        "nbgrader.preprocessors.OverwriteKernelspec",
+        "nbgrader.preprocessors.OverwriteCells",
+        "nbgrader.preprocessors.CheckCellMetadata",
+    ]
     c.Autograde.autograde_preprocessors = [
         "coursetools.nbgrader_ext.RobustExecute",
         "coursetools.nbgrader_ext.StderrIsNotFailure",
@@ -84,3 +102,21 @@ if (ROOT / "coursetools").is_dir():
 # oversubscribe the cores (see README, "Grading a class").
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 c.Execute.timeout = 60
+
+# --- sandbox (coursetools/sandbox.py) ---
+# Every grading kernel runs in a bubblewrap sandbox (README, "Running student code safely"):
+# its own PID and network namespaces, the course read-only but for the folder the notebook is
+# graded in, a private /tmp, and the limits below. Where bubblewrap cannot run, grading refuses,
+# unless the class is trusted: WEEK13_UNSANDBOXED=1 (or allow_unsandboxed below) grades unsandboxed.
+if (ROOT / "coursetools").is_dir():
+    c.RobustExecute.kernel_manager_class = "coursetools.sandbox.SandboxedKernelManager"
+    c.Execute.kernel_manager_class = "coursetools.sandbox.SandboxedKernelManager"
+    c.SandboxedKernelManager.allow_unsandboxed = os.environ.get("WEEK13_UNSANDBOXED") == "1"
+    c.SandboxedKernelManager.memory_limit = 6 * 1024**3  # address space per process (torch reserves ~0.6 GB)
+    c.SandboxedKernelManager.process_limit = 128  # processes + threads per sandbox (pids cgroup; a kernel uses ~15)
+    c.SandboxedKernelManager.cpu_limit = 1.0  # CPUs per sandbox (cpu cgroup quota)
+    c.SandboxedKernelManager.open_files_limit = 1024
+    c.SandboxedKernelManager.file_size_limit = 64 * 1024**2  # largest file a submission may write
+    c.SandboxedKernelManager.tmp_size = 256 * 1024**2  # private /tmp and /dev/shm (in memory)
+c.RedactHiddenSource.hidden_dir = str(HIDDEN)  # feedback shows no output line copied from it
+c.RedactHiddenSource.release_dir = str(ROOT / "release")  # ... unless students see it there too

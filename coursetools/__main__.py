@@ -38,12 +38,10 @@ def cmd_grade_samples(args):
 
 def cmd_grade_class(args):
     from .classgrade import main as grade_class_main
-    from .grading import DB_URL_VARIABLE
+    from .gradebook import DB_URL_VARIABLE
 
-    if args.db_url:  # nbgrader_config.py and coursetools.grading read it, here and in every child process
-        os.environ[DB_URL_VARIABLE] = args.db_url
-
-    sys.exit(grade_class_main(args.root, args.workers, args.only))
+    # The command-line edge: the gradebook URL is read here, once, and passed on explicitly.
+    sys.exit(grade_class_main(args.root, args.workers, args.only, db_url=args.db_url or os.environ.get(DB_URL_VARIABLE)))
 
 
 def cmd_bench(args):

@@ -61,30 +61,25 @@ class Sample:
 NBGRADER = [sys.executable, "-c", "import sys; sys.modules.setdefault('rfc3987_syntax', None); "
             "from nbgrader.apps.nbgraderapp import main; sys.exit(main())"]
 
-DB_URL_VARIABLE = "WEEK13_DB_URL"
+from .gradebook import DB_URL_VARIABLE, gradebook_url  # noqa: E402,F401  (one rule for the URL)
 
 
-def gradebook_url(root):
-    """The gradebook's SQLAlchemy URL: $WEEK13_DB_URL (e.g. a shared PostgreSQL), else root/gradebook.db.
-    nbgrader_config.py calls this too, so nbgrader and this tooling agree."""
-    url = os.environ.get(DB_URL_VARIABLE) or f"sqlite:///{Path(root).resolve() / 'gradebook.db'}"
-    # SQLAlchemy 2.1 maps a bare postgresql:// URL to psycopg 3; the course pins psycopg2.
-    for bare in ("postgresql://", "postgres://"):
-        if url.startswith(bare):
-            url = "postgresql+psycopg2://" + url[len(bare):]
-    return url
-
-
-def nbgrader_env(threads=1):
+def nbgrader_env(threads=1, db_url=None):
+    """The environment of an nbgrader child process: this Python's bin/ first, `threads` kernel
+    threads, and the gradebook URL only when given: a scratch course never inherits an
+    instructor's $WEEK13_DB_URL (its gradebook.db is its own)."""
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
     env["OMP_NUM_THREADS"] = str(threads)
+    env.pop(DB_URL_VARIABLE, None)
+    if db_url:
+        env[DB_URL_VARIABLE] = db_url
     return env
 
 
-def nbgrader(args, cwd, check=True):
+def nbgrader(args, cwd, check=True, db_url=None):
     """Run an nbgrader command in course folder `cwd`; return the completed process."""
-    proc = subprocess.run([*NBGRADER, *args], cwd=cwd, env=nbgrader_env(),
+    proc = subprocess.run([*NBGRADER, *args], cwd=cwd, env=nbgrader_env(db_url=db_url),
                           capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise RuntimeError(f"nbgrader {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
@@ -112,33 +107,52 @@ def submit(workdir, samples):
         sample.write(workdir / "submitted", release_nb, source_nb)
 
 
-def autograde(workdir, students, workers=None, submitted_dir=None, check=True):
-    """Autograde `students` with `workers` parallel nbgrader processes sharing the gradebook.
+def autograde(workdir, students, workers=None, check=True, db_url=None, flags=(), logs=None, on_done=None):
+    """Autograde `students` with `workers` nbgrader processes at a time, sharing the gradebook.
 
-    Each process gets every `workers`-th student (the others are excluded by
-    id); returns the wall seconds. `submitted_dir` replaces `submitted/`.
+    Work is handed out one student at a time to whichever worker is free (a slow or hanging
+    submission holds back no one else), and each `nbgrader autograde --student` writes its log
+    to a file (`logs`/<student>.log), so no pipe can fill up and block a worker. `flags` are
+    extra nbgrader options (e.g. `--RobustExecute.timeout=15`); `on_done(student, returncode)`
+    is called as each finishes. Returns the wall seconds.
     """
-    workers = max(1, min(workers or os.cpu_count() or 1, len(students)))
-    groups = [students[i::workers] for i in range(workers)]
-    submitted_dir = Path(submitted_dir or Path(workdir) / "submitted")
-    submitted = sorted(p.name for p in submitted_dir.iterdir() if p.is_dir())
+    import queue
+    import threading
+
+    workers = max(1, min(workers or os.cpu_count() or 1, len(students) or 1))
+    logs = Path(logs or Path(workdir) / "build" / "autograde-logs")
+    logs.mkdir(parents=True, exist_ok=True)
+    todo = queue.Queue()
+    for student in students:
+        todo.put(student)
+    failed = []
+
+    def work():
+        while True:
+            try:
+                student = todo.get_nowait()
+            except queue.Empty:
+                return
+            log = logs / f"{student}.log"
+            with open(log, "w") as out:
+                code = subprocess.run([*NBGRADER, "autograde", ASSIGNMENT, "--force", "--student", student, *flags],
+                                      cwd=workdir, env=nbgrader_env(db_url=db_url), stdout=out,
+                                      stderr=subprocess.STDOUT).returncode
+            if code != 0:
+                failed.append((student, log))
+            if on_done:
+                on_done(student, code)
+
     start = time.perf_counter()
-    procs = []
-    for group in groups:
-        others = [s for s in submitted if s not in group]
-        args = [*NBGRADER, "autograde", ASSIGNMENT, "--force",
-                f"--CourseDirectory.submitted_directory={submitted_dir}"]
-        if others:
-            args.append("--CourseDirectory.student_id_exclude=" + ",".join(others))
-        procs.append(subprocess.Popen(args, cwd=workdir, env=nbgrader_env(), stdout=subprocess.PIPE,
-                                      stderr=subprocess.STDOUT, text=True))
-    logs = [p.communicate()[0] for p in procs]
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(workers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
     elapsed = time.perf_counter() - start
-    for proc, log in zip(procs, logs):
-        if proc.returncode != 0:
-            if check:
-                raise RuntimeError(f"nbgrader autograde failed:\n{log}")
-            print(log[-3000:], file=sys.stderr)
+    for student, log in failed:
+        if check:
+            raise RuntimeError(f"nbgrader autograde --student {student} failed:\n{log.read_text()[-3000:]}")
     return elapsed
 
 
@@ -157,12 +171,12 @@ class Result:
         return sum(m for _, m in self.parts.values())
 
 
-def read_results(workdir, students):
+def read_results(workdir, students, db_url=None):
     """Autograded points per part, from the gradebook, and each failing test's message."""
     from nbgrader.api import Gradebook
 
     results = {}
-    with Gradebook(gradebook_url(workdir)) as gb:
+    with Gradebook(db_url or gradebook_url(workdir)) as gb:
         for student in students:
             nb = gb.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, student)
             parts = {p: [0.0, 0.0] for p in PARTS}

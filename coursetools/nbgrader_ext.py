@@ -1,6 +1,22 @@
 """nbgrader preprocessors that close the holes of plain `nbgrader autograde`.
 
-Configured in nbgrader_config.py as the autograde preprocessors:
+Everything here runs inside nbgrader's own autograde pipeline (set in
+nbgrader_config.py), so `nbgrader autograde`, the formgrader's Autograde
+button and `grade-class` grade a submission identically.
+
+Before the notebook is read (`Autograde.pre_convert_hook`, `prepare_submission`):
+- the student's previous autograded scores are cleared (manual grades stay),
+  so a regrade that fails never leaves an old score;
+- a notebook saved under another name (the only one in the folder) is graded,
+  with a note.
+
+Sanitize step (`Autograde.sanitize_preprocessors`):
+- `RebuildFromRelease`: the submission on the release's skeleton
+  (coursetools/rebuild.py), with notes for the student and review flags for
+  the instructor, written to `<notebook>.grading.json` beside the graded
+  notebook (`grade-class` reads it for its summary and CSV).
+
+Autograde step (`Autograde.autograde_preprocessors`):
 
 - `RobustExecute` (replaces nbgrader's Execute):
   * before every graded test cell, restores the kernel state that student
@@ -19,16 +35,116 @@ Configured in nbgrader_config.py as the autograde preprocessors:
   run, and gets an error output, so it never earns points.
 """
 
+import json
 import secrets
+import shutil
 import time
+from pathlib import Path
 
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat import NotebookNode
-from traitlets import Integer
+from traitlets import Integer, Unicode
+from nbformat import read as _nbformat_read, v4 as nbformat_v4
 
+from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader import utils
+
+from . import rebuild as rb
+from .gradebook import clear_auto_scores
+
+NOTES_SUFFIX = ".grading.json"
+
+
+def _coursedir(preprocessor):
+    return CourseDirectory(config=preprocessor.config)
+
+
+def notes_path(coursedir, resources):
+    """Where the grading notes of the notebook being graded are kept (beside the graded notebook)."""
+    info = resources["nbgrader"]
+    folder = coursedir.format_path(coursedir.autograded_directory, info["student"], info["assignment"])
+    return Path(folder) / (info["notebook"] + NOTES_SUFFIX)
+
+
+def add_notes(path, **fields):
+    """Merge `fields` into the notes file: lists are extended, other values replaced."""
+    path = Path(path)
+    data = json.loads(path.read_text()) if path.exists() else {}
+    for key, value in fields.items():
+        if isinstance(value, list):
+            data.setdefault(key, []).extend(v for v in value if v not in data.get(key, []))
+        else:
+            data[key] = value
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
+
+
+def read_notes(path):
+    path = Path(path)
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def prepare_submission(*, assignment, student, notebooks, db_url, notebook_name, log=None):
+    """`Autograde.pre_convert_hook`: runs for each student before nbgrader reads the notebooks.
+
+    `student` is "*" when nbgrader grades everyone, so the student comes from the
+    notebooks' folder (submitted/<student>/<assignment>/). `notebooks` is nbgrader's own
+    list: a lone notebook saved under another name is copied to the expected name (the
+    student's file stays) and the list is pointed at the copy.
+    """
+    if not notebooks:
+        return
+    folder = Path(notebooks[0]).parent
+    student_id = folder.parent.name
+    clear_auto_scores(db_url, folder.name, student_id)
+    expected = folder / notebook_name
+    if not expected.exists() and len(notebooks) == 1:
+        original = Path(notebooks[0]).name
+        shutil.copyfile(notebooks[0], expected)
+        (folder / (notebook_name + ".renamed-from")).write_text(original + "\n")
+        notebooks[:] = [str(expected)]
+        if log:
+            log.warning("%s: notebook found as %s, graded as %s", student_id, original, notebook_name)
+
+
+class RebuildFromRelease(NbGraderPreprocessor):
+    """The submission rebuilt on the release's skeleton (coursetools/rebuild.py), with notes."""
+
+    release_notebook = Unicode(
+        "", help="Path of the release notebook to rebuild on; default: <release>/<assignment>/<notebook>.ipynb "
+                 "of the course directory.").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        coursedir = _coursedir(self)
+        info = resources["nbgrader"]
+        release = Path(self.release_notebook or Path(coursedir.format_path(
+            coursedir.release_directory, ".", info["assignment"])) / (info["notebook"] + ".ipynb"))
+        release_nb = nbformat_read(release)
+        rebuilt, notes = rb.rebuild(release_nb, nb)
+        flags = rb.suspicious(rebuilt, release_nb)
+        review = ["review by hand: the code touches " + ", ".join(flags)] if flags else []
+        submitted = Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
+        renamed = submitted / (info["notebook"] + ".ipynb.renamed-from")
+        if renamed.exists():
+            notes.insert(0, f"notebook found as {renamed.read_text().strip()}")
+        path = notes_path(coursedir, resources)
+        if path.exists():
+            path.unlink()
+        add_notes(path, notes=notes, review=review)
+        for line in notes + review:
+            self.log.warning("%s: %s", info["student"], line)
+        if notes:
+            cell = nbformat_v4.new_markdown_cell(
+                "**Notes from the grader**\n\n" + "\n".join(f"- {line}" for line in notes))
+            cell.id = "grading-notes"
+            rebuilt.cells.insert(0, cell)
+        return rebuilt, resources
+
+
+def nbformat_read(path):
+    return _nbformat_read(str(path), as_version=4)
 
 
 def error_output(ename, evalue):

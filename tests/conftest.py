@@ -8,6 +8,11 @@ import sys
 import pytest
 
 from coursetools import REPO, grading
+from coursetools.gradebook import DB_URL_VARIABLE
+
+# Tests never touch an instructor's gradebook: every scratch course keeps its own gradebook.db,
+# whatever $WEEK13_DB_URL this shell exports (tests/test_class_grading.py proves it).
+os.environ.pop(DB_URL_VARIABLE, None)
 
 sys.path.insert(0, str(REPO))
 import sample_submissions  # noqa: E402
@@ -16,7 +21,7 @@ _SUMMARY = {}  # section title -> lines printed at the end of the run
 
 # Test-run limits for the class grader: short enough that a loop which ignores interrupts
 # costs seconds, long enough for any cell of a correct notebook on a busy 2-core machine.
-CLASS_CELL_TIMEOUT_S = "15"
+CLASS_CELL_TIMEOUT_S = 15
 
 
 @pytest.fixture(scope="session")
@@ -41,15 +46,7 @@ def robust_class(tmp_path_factory):
     samples = [REFERENCE, *SAMPLES]
     root = grading.make_course(tmp_path_factory.mktemp("class") / "course")
     grading.submit(root, samples)
-    saved = os.environ.get("WEEK13_CELL_TIMEOUT")
-    os.environ["WEEK13_CELL_TIMEOUT"] = CLASS_CELL_TIMEOUT_S
-    try:
-        statuses, results, seconds = classgrade.grade_class(root, workers=2, quiet=True)
-    finally:
-        if saved is None:
-            os.environ.pop("WEEK13_CELL_TIMEOUT")
-        else:
-            os.environ["WEEK13_CELL_TIMEOUT"] = saved
+    statuses, results, seconds = classgrade.grade_class(root, workers=2, quiet=True, cell_timeout=CLASS_CELL_TIMEOUT_S)
     _SUMMARY["grade-class: submissions that attack the grader"] = [
         classgrade.summary(statuses, results),
         f"{len(results)} graded, {sum(not s.graded for s in statuses.values())} not graded; "

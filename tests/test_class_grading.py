@@ -14,8 +14,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from coursetools import ASSIGNMENT, NOTEBOOK, classgrade, grading
+from coursetools import ASSIGNMENT, NOTEBOOK, classgrade, grading, rebuild
 from coursetools import notebooks as nbs
+from coursetools.gradebook import gradebook_url, submitted_students
 from coursetools.nbgrader_ext import RobustExecute, NotRunIsFailure
 from sample_submissions.robustness import SAMPLES
 
@@ -118,7 +119,7 @@ def test_regrading_is_safe_and_never_keeps_a_stale_score(robust_class):
     submitted.write_text("{ not json")
     after, results_after, _ = classgrade.grade_class(root, workers=1, quiet=True, only=["robust_warning"])
     assert not after["robust_warning"].graded and "robust_warning" not in results_after
-    in_gradebook = classgrade.submitted_students(root)
+    in_gradebook = submitted_students(gradebook_url(root), ASSIGNMENT)
     assert "robust_warning" not in in_gradebook, "the gradebook forgot the old submission"
     assert "reference" in in_gradebook
     with open(root / f"grades_{ASSIGNMENT}.csv", newline="") as f:
@@ -165,7 +166,7 @@ def test_rebuild_keeps_answers_and_restores_the_skeleton():
     student.cells[tests[0]].source = "pass  # tests edited away"
     del student.cells[tests[1]]
     student.cells.insert(3, nbformat.v4.new_code_cell("print('my own scratch cell')"))
-    nb, notes = classgrade.rebuild(release, student)
+    nb, notes = rebuild.rebuild(release, student)
     assert [nbs.grade_id(c) for c in nb.cells if nbs.grade_id(c)] == \
         [nbs.grade_id(c) for c in release.cells if nbs.grade_id(c)]
     by_gid = {nbs.grade_id(c): c for c in nb.cells if nbs.grade_id(c)}

@@ -59,7 +59,7 @@ def _one_line_errors_until_the_cell_ends():
         shell.set_custom_exc((), None)
         shell.events.unregister("post_run_cell", reset)
 
-    shell.set_custom_exc((Exception,), one_line)
+    shell.set_custom_exc((BaseException,), one_line)
     shell.events.register("post_run_cell", reset)
 
 
@@ -73,8 +73,9 @@ def run(grade_id, ns):
         fn(ns)
     except CheckFailed:
         raise
-    except KeyboardInterrupt:
-        raise
+    except KeyboardInterrupt:  # the cell's time limit interrupted the check: one line, no frames
+        raise CheckFailed(f"{grade_id}: interrupted: your code ran past the cell's time limit "
+                          f"(an endless loop, or far too much work)") from None
     except NameError as e:
         raise CheckFailed(f"{grade_id}: {e} (run the solution cell of this exercise first)") from None
     except Exception as e:  # the submission raised: report it in one line

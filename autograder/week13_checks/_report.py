@@ -1,6 +1,8 @@
 """The one exception type a hidden check raises, and the checks every exercise shares."""
 
-from ._pristine import float, len, list, type
+from collections.abc import Mapping
+
+from ._pristine import float, isinstance, len, list, type
 
 _MAX = 400
 
@@ -38,3 +40,8 @@ def expect_floats_per_epoch(values, epochs, label, hint=lambda v: ""):
     for v in values:
         if type(v) is not float:
             raise CheckFailed(f"{label} should hold Python floats, got {type(v).__name__}{hint(v)}")
+
+
+def is_mapping(value):
+    """A dict or any other mapping (OrderedDict, defaultdict, ...): the exercises ask for a mapping."""
+    return isinstance(value, Mapping)

@@ -5,6 +5,7 @@ import os
 import tempfile
 
 import numpy as np
+import torch
 from torch.utils.data import DataLoader
 
 from . import _pristine as P
@@ -111,9 +112,14 @@ def given_statistics(ns):
     _check_stat(test, "mean", mean, 5, "self.mean should be the mean passed in (the training split's)")
     _check_stat(test, "std", std, 5, "self.std should be the std passed in (the training split's)")
     _check_rows(test, test_x, test_y, mean, std, "test split with the training statistics")
-    # Statistics given as plain Python lists are used as they are, too.
-    fixed = cls(test_path, mean=[1.0, 2.0, 3.0, 4.0, 5.0], std=[2.0, 2.0, 2.0, 2.0, 2.0])
-    _check_rows(fixed, test_x, test_y, np.arange(1.0, 6.0), np.full(5, 2.0), "mean=[1, ..., 5], std=[2, ...]")
+    # The statistics may be given as Python lists, NumPy arrays or tensors (of any float dtype).
+    mean_, std_ = np.arange(1.0, 6.0), np.full(5, 2.0)
+    for given, what in (((mean_.tolist(), std_.tolist()), "lists"), ((mean_, std_), "NumPy arrays"),
+                        ((torch.tensor(mean_), torch.tensor(std_)), "float64 tensors")):
+        fixed = cls(test_path, mean=given[0], std=given[1])
+        _check_stat(fixed, "mean", mean_, 5, f"self.mean should be the mean passed in (given as {what})")
+        _check_stat(fixed, "std", std_, 5, f"self.std should be the std passed in (given as {what})")
+        _check_rows(fixed, test_x, test_y, mean_, std_, f"mean=[1, ..., 5], std=[2, ...] given as {what}")
 
 
 @check("ex1_hidden_constant_column")

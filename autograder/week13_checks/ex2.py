@@ -1,7 +1,10 @@
 """Hidden tests for Exercise 2: compare_schedulers.
 
 The reference runs are computed here, with this module's own `train_epoch`
-and `evaluate` (the contract's definitions). While the student's
+and `evaluate` (the contract's definitions). The loaders serve their batches
+in a fixed order and draw from their own generator, so what is compared does
+not depend on how many random numbers a student's extra work draws (e.g. an
+extra pass over the training loader to log its accuracy). While the student's
 `compare_schedulers` runs, the notebook's `train_epoch` and `evaluate` are
 temporarily replaced by the same reference functions, so a mistake in
 Cell 4 costs points in Cell 4 only, and a `train_epoch` that returns
@@ -12,11 +15,11 @@ import math
 
 import torch
 import torch.nn as nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 from . import _pristine as P
-from ._pristine import dict, list, range, sorted, type
-from ._report import CheckFailed, expect, expect_floats_per_epoch
+from ._pristine import list, range, sorted, type
+from ._report import CheckFailed, expect, expect_floats_per_epoch, is_mapping
 from ._reference import evaluate as ref_evaluate
 from ._reference import train_epoch as ref_train_epoch
 from . import check
@@ -34,13 +37,27 @@ class _Net(nn.Module):
         return self.body(x)
 
 
+class _FixedOrder(Sampler):
+    """A shuffled order that is the same on every pass: extra passes draw no random numbers."""
+
+    def __init__(self, n):
+        self.order = torch.randperm(n, generator=torch.Generator().manual_seed(77)).tolist()
+
+    def __iter__(self):
+        return iter(self.order)
+
+    def __len__(self):
+        return len(self.order)
+
+
 def _loaders():
     g = torch.Generator().manual_seed(1313)
     X = torch.randn(90, 6, generator=g)
     y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).long() + (X[:, 3] > 1).long()
-    # 60 training rows in shuffled batches of 16 (16, 16, 16, 12); 30 test rows in batches of 20 (20, 10).
-    return (DataLoader(TensorDataset(X[:60], y[:60]), batch_size=16, shuffle=True),
-            DataLoader(TensorDataset(X[60:], y[60:]), batch_size=20))
+    # 60 training rows in batches of 16 (16, 16, 16, 12); 30 test rows in batches of 20 (20, 10).
+    return (DataLoader(TensorDataset(X[:60], y[:60]), batch_size=16, sampler=_FixedOrder(60),
+                       generator=torch.Generator().manual_seed(0)),
+            DataLoader(TensorDataset(X[60:], y[60:]), batch_size=20, generator=torch.Generator().manual_seed(0)))
 
 
 def reference(epochs, lr, seed, cosine):
@@ -75,12 +92,12 @@ def student_run(ns, **kwargs):
     finally:
         ns.update(saved)
     epochs = kwargs.get("epochs", 50)
-    expect(type(result) is dict, f"compare_schedulers should return a dict, got {type(result).__name__}")
+    expect(is_mapping(result), f"compare_schedulers should return a dict, got {type(result).__name__}")
     keys = sorted(P.list(result.keys())) if all_str(result) else None
     expect(keys == sorted(RUNS), f"compare_schedulers should return the keys 'constant' and 'cosine', got {keys}")
     for run in RUNS:
         h = result[run]
-        expect(type(h) is dict, f"result[{run!r}] should be a dict of lists, got {type(h).__name__}")
+        expect(is_mapping(h), f"result[{run!r}] should be a dict of lists, got {type(h).__name__}")
         for key in KEYS:
             expect(key in h, f"result[{run!r}] is missing the key {key!r}")
             expect_floats_per_epoch(h[key], epochs, f"result[{run!r}][{key!r}]", _float_hint)

@@ -1,26 +1,34 @@
 """Hidden tests for Exercise 4: get_device and fit.
 
-"Device-agnostic" is tested without a GPU: the loaders yield tensors of a
-small subclass that remembers whether `.to(device)` was called on it and
-from which split it came; the model records its mode, the grad mode and
-its inputs' history at every forward call, and every `model.to(...)` call.
-When CUDA is available, the real CUDA path is run and compared too.
+"Device-agnostic" is tested without a GPU by following every batch: fit gets
+real DataLoaders whose batches are registered as they are made, and a torch
+function mode follows them through every torch operation (a reshape, a dtype
+change, `.to(device)`, `.to(device, non_blocking=True)`,
+`torch.as_tensor(x, device=device)`, ...), remembering the device each was
+last moved to. The model records its mode, the grad mode and that record at
+every forward call, and whether backward reached that call (so an extra
+logging pass over a loader is told apart from training). When CUDA is
+available, the real CUDA path is run and compared too.
 """
 
 import copy
-import math
 
 import torch
 import torch.nn as nn
-from torch.utils.data import DataLoader, TensorDataset
+from torch.overrides import TorchFunctionMode
+from torch.utils.data import DataLoader, Sampler, TensorDataset
+from torch.utils.data import default_collate
+from torch.utils.weak import WeakIdKeyDictionary
 
 from . import _pristine as P
-from ._pristine import dict, getattr, isinstance, len, list, range, sorted, type
-from ._report import CheckFailed, expect, expect_floats_per_epoch
+from ._pristine import getattr, isinstance, len, list, range, sorted, type
+from ._report import CheckFailed, expect, expect_floats_per_epoch, is_mapping
 from ._reference import fit as ref_fit
 from . import check
 
 KEYS = ("train_loss", "test_loss", "test_acc")
+
+_MOVES = {torch.Tensor.to, torch.Tensor.cpu, torch.Tensor.cuda, torch.as_tensor, torch.asarray, torch.tensor}
 
 
 def _device_arg(args, kwargs):
@@ -36,49 +44,87 @@ def _device_arg(args, kwargs):
     return None
 
 
-class _Tracked(torch.Tensor):
-    """A tensor that remembers its split and the device `.to()` was asked for."""
+def _move_target(func, args, kwargs):
+    if func is torch.Tensor.cpu:
+        return torch.device("cpu")
+    if func is torch.Tensor.cuda:
+        return torch.device("cuda")
+    if func is torch.Tensor.to:
+        return _device_arg(args[1:], kwargs)
+    device = kwargs.get("device")
+    return torch.device(device) if device is not None else None
 
-    def to(self, *args, **kwargs):
-        out = super().to(*args, **kwargs)
-        target = _device_arg(args, kwargs)
-        if target is not None and isinstance(out, _Tracked):
-            out._w13_to = target
-            out._w13_split = getattr(self, "_w13_split", None)
+
+def _tensors(obj, depth=0):
+    if isinstance(obj, torch.Tensor):
+        yield obj
+    elif depth < 3 and isinstance(obj, (P.list, P.tuple)):
+        for item in obj:
+            yield from _tensors(item, depth + 1)
+    elif depth < 3 and isinstance(obj, P.dict):
+        for item in obj.values():
+            yield from _tensors(item, depth + 1)
+
+
+class _Follow(TorchFunctionMode):
+    """While active, follows registered batches through every torch operation: each result of
+    an operation on a batch gets the batch's (split, device it was last moved to)."""
+
+    def __init__(self):
+        super().__init__()
+        self.marks = WeakIdKeyDictionary()
+
+    def mark(self, batch, split):
+        for t in _tensors(batch):
+            self.marks[t] = (split, None)
+        return batch
+
+    def of(self, t):
+        return self.marks.get(t) if isinstance(t, torch.Tensor) else None
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        out = func(*args, **kwargs)
+        source = next((m for m in (self.of(t) for t in _tensors(args)) if m is not None), None)
+        if source is None:
+            source = next((m for m in (self.of(t) for t in _tensors(kwargs)) if m is not None), None)
+        if source is not None:
+            target = _move_target(func, args, kwargs) if func in _MOVES else None
+            mark = (source[0], target if target is not None else source[1])
+            for t in _tensors(out):
+                self.marks[t] = mark
         return out
 
 
-def _mark(t, split):
-    out = t.clone().as_subclass(_Tracked)
-    out._w13_split = split
-    return out
+class _FixedOrder(Sampler):
+    """The same shuffled-looking order on every pass: extra passes draw no random numbers."""
 
-
-class _Loader:
-    """A DataLoader stand-in that yields fresh marked CPU tensors, in order."""
-
-    def __init__(self, X, y, batch_size, split):
-        self.dataset = TensorDataset(X, y)
-        self.batch_size = batch_size
-        self.split = split
-        self._X, self._y = X, y
-
-    def __len__(self):
-        return math.ceil(len(self._y) / self.batch_size)
+    def __init__(self, n, seed):
+        self.order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
 
     def __iter__(self):
-        for start in range(0, len(self._y), self.batch_size):
-            stop = start + self.batch_size
-            yield _mark(self._X[start:stop], self.split), _mark(self._y[start:stop], self.split)
+        return iter(self.order)
+
+    def __len__(self):
+        return len(self.order)
+
+
+def _loader(X, y, batch_size, split=None, follow=None, seed=None):
+    """A real DataLoader; with `follow`, every batch it makes is registered as coming from `split`."""
+    collate = default_collate if follow is None else (lambda batch: follow.mark(default_collate(batch), split))
+    sampler = _FixedOrder(len(y), seed) if seed is not None else None
+    return DataLoader(TensorDataset(X, y), batch_size=batch_size, sampler=sampler, collate_fn=collate,
+                      generator=torch.Generator().manual_seed(0))
 
 
 class _Net(nn.Module):
     """A small classifier that records every forward call and every .to() call."""
 
-    def __init__(self):
+    def __init__(self, follow):
         super().__init__()
         self.body = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 2))
-        self.calls = []
+        self.follow = follow
+        self.calls = []  # [training, grad enabled, split, moved to, reached by backward]
         self.to_calls = []
 
     def to(self, *args, **kwargs):
@@ -86,22 +132,25 @@ class _Net(nn.Module):
         return super().to(*args, **kwargs)
 
     def forward(self, x):
-        self.calls.append((self.training, torch.is_grad_enabled(),
-                           getattr(x, "_w13_split", None), getattr(x, "_w13_to", None)))
-        return self.body(x.as_subclass(torch.Tensor) if isinstance(x, _Tracked) else x)
+        split, moved = self.follow.of(x) or (None, None)
+        call = [self.training, torch.is_grad_enabled(), split, moved, False]
+        self.calls.append(call)
+        out = self.body(x)
+        if out.requires_grad:
+            out.register_hook(lambda grad: call.__setitem__(4, True) or grad)
+        return out
 
 
 class _Loss(nn.CrossEntropyLoss):
     """Cross-entropy that records where each target batch was moved."""
 
-    def __init__(self):
+    def __init__(self, follow):
         super().__init__()
+        self.follow = follow
         self.targets = []
 
     def forward(self, input, target):
-        self.targets.append((getattr(target, "_w13_split", None), getattr(target, "_w13_to", None)))
-        if isinstance(target, _Tracked):
-            target = target.as_subclass(torch.Tensor)
+        self.targets.append(self.follow.of(target) or (None, None))
         return super().forward(input, target)
 
 
@@ -123,65 +172,83 @@ def _call_fit(ns, model, train, test, criterion, optimizer, epochs, device):
         raise
 
 
-def _tracked_run(seed):
-    """A recording model and loss, the marked loaders and an optimiser, for one fit call."""
-    Xtr, ytr, Xte, yte = _data(seed)
-    torch.manual_seed(seed)
-    model, criterion = _Net(), _Loss()
-    train = _Loader(Xtr, ytr, 16, "train")  # batches of 16, 16, 12
-    test = _Loader(Xte, yte, 20, "test")  # batches of 20, 10
-    return model, criterion, train, test, torch.optim.SGD(model.parameters(), lr=0.1)
+class _Run:
+    """A recording model and loss, followed loaders and an optimiser, for one fit call."""
 
+    def __init__(self, seed):
+        Xtr, ytr, Xte, yte = _data(seed)
+        self.follow = _Follow()
+        torch.manual_seed(seed)
+        self.model, self.criterion = _Net(self.follow), _Loss(self.follow)
+        self.train = _loader(Xtr, ytr, 16, "train", self.follow, seed=seed)  # batches of 16, 16, 12
+        self.test = _loader(Xte, yte, 20, "test", self.follow)  # batches of 20, 10
+        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
 
-def _tracked_fit(ns, device, epochs=2, seed=40):
-    model, criterion, train, test, optimizer = _tracked_run(seed)
-    history = _call_fit(ns, model, train, test, criterion, optimizer, epochs, device)
-    return model, criterion, history, (len(train), len(test))
+    def fit(self, ns, epochs, device, call=None):
+        with self.follow:
+            return (call or _call_fit)(ns, self.model, self.train, self.test, self.criterion, self.optimizer,
+                                       epochs, device)
 
-
-def _devices_used(model, criterion):
-    """Every device fit moved the model, an input batch or a target batch to."""
-    moved = list(model.to_calls) + [c[3] for c in model.calls] + [t[1] for t in criterion.targets]
-    return [d for d in moved if d is not None]
+    def devices_used(self):
+        """Every device fit moved the model, an input batch or a target batch to."""
+        moved = list(self.model.to_calls) + [c[3] for c in self.model.calls] + [t[1] for t in self.criterion.targets]
+        return [d for d in moved if d is not None]
 
 
 def _check_history(history, epochs):
-    expect(type(history) is dict, f"fit should return a dict, got {type(history).__name__}")
+    expect(is_mapping(history), f"fit should return a dict, got {type(history).__name__}")
     keys = sorted(P.list(history.keys())) if P.all(type(k) is P.str for k in history) else None
     expect(keys == sorted(KEYS), f"fit should return the keys {sorted(KEYS)}, got {keys}")
     for key in KEYS:
         expect_floats_per_epoch(history[key], epochs, f"history[{key!r}]", lambda v: " (use loss.item())")
 
 
+def _fake_accelerators(cuda, mps):
+    """(object, attribute, stand-in) for every documented way to ask which accelerator there is."""
+    current = torch.device("cuda") if cuda else torch.device("mps") if mps else None
+    fakes = [(torch.cuda, "is_available", lambda: cuda), (torch.cuda, "device_count", lambda: 1 if cuda else 0),
+             (torch.backends.mps, "is_available", lambda: mps), (torch.backends.mps, "is_built", lambda: mps)]
+    if P.hasattr(torch, "mps") and P.hasattr(torch.mps, "device_count"):
+        fakes.append((torch.mps, "device_count", lambda: 1 if mps else 0))
+    if P.hasattr(torch, "accelerator"):
+        fakes += [(torch.accelerator, "is_available", lambda: current is not None),
+                  (torch.accelerator, "current_accelerator", lambda *a, **k: current),
+                  (torch.accelerator, "device_count", lambda: 0 if current is None else 1)]
+    return fakes
+
+
 @check("ex4_hidden_get_device")
 def get_device(ns):
     fn = ns["get_device"]
-    real_cuda, real_mps = torch.cuda.is_available, torch.backends.mps.is_available
+    saved = [(obj, name, getattr(obj, name)) for obj, name, _ in _fake_accelerators(False, False)]
     try:
+        # (True, True) cannot happen in one PyTorch build; cuda first is what the exercise asks.
         for cuda, mps, want in ((True, True, "cuda"), (True, False, "cuda"), (False, True, "mps"), (False, False, "cpu")):
-            torch.cuda.is_available = lambda: cuda
-            torch.backends.mps.is_available = lambda: mps
+            for obj, name, fake in _fake_accelerators(cuda, mps):
+                P.setattr(obj, name, fake)
             got = fn()
             expect(type(got) is torch.device, f"get_device should return a torch.device, got {type(got).__name__}")
             expect(got.type == want, f"with cuda available={cuda} and mps available={mps}, get_device should pick "
                                      f"{want!r}, got {got.type!r} (check cuda first, then mps, then cpu)")
     finally:
-        torch.cuda.is_available, torch.backends.mps.is_available = real_cuda, real_mps
+        for obj, name, real in saved:
+            P.setattr(obj, name, real)
 
 
 @check("ex4_hidden_moves_to_device")
 def moves_to_device(ns):
     for device in ("cpu", torch.device("cpu")):
-        model, criterion, history, _ = _tracked_fit(ns, device)
+        run = _Run(40)
+        history = run.fit(ns, 2, device)
         _check_history(history, 2)
-        expect(P.any(d == torch.device("cpu") for d in model.to_calls),
+        expect(P.any(d == torch.device("cpu") for d in run.model.to_calls),
                f"fit should move the model with model.to(device) (device given as {device!r})")
-        expect(len(model.calls) > 0, "fit should call the model on the batches")
-        for _, _, split, moved in model.calls:
+        expect(len(run.model.calls) > 0, "fit should call the model on the batches")
+        for _, _, split, moved, _ in run.model.calls:
             expect(moved == torch.device("cpu"),
                    f"every {split} batch should be moved inside the loop with batch_x.to(device) "
                    f"before calling the model (device given as {device!r})")
-        for split, moved in criterion.targets:
+        for split, moved in run.criterion.targets:
             expect(moved == torch.device("cpu"),
                    f"every {split} target batch should be moved with batch_y.to(device) (device given as {device!r})")
     _uses_given_device(ns)
@@ -195,11 +262,11 @@ def _uses_given_device(ns):
     On a CPU-only grader, a fit that calls get_device() itself would look right;
     here get_device() answers "meta" while fit is given "cpu".
     """
-    model, criterion, train, test, optimizer = _tracked_run(44)
+    run = _Run(44)
     had, saved = "get_device" in ns, ns.get("get_device")
     ns["get_device"] = lambda: torch.device("meta")
     try:
-        ns["fit"](model, train, test, criterion, optimizer, 1, "cpu")
+        run.fit(ns, 1, "cpu", call=lambda ns, *args: ns["fit"](*args))
     except Exception:  # a fit that moved things to "meta" fails on the way; what it moved is recorded
         pass
     finally:
@@ -207,7 +274,7 @@ def _uses_given_device(ns):
             ns["get_device"] = saved
         else:
             ns.pop("get_device", None)
-    elsewhere = [d for d in _devices_used(model, criterion) if d.type != "cpu"]
+    elsewhere = [d for d in run.devices_used() if d.type != "cpu"]
     expect(elsewhere == [], "fit was given device 'cpu' but moved the model or the batches to the device get_device() "
                             "picks: use fit's device argument, do not call get_device() inside fit")
 
@@ -235,18 +302,21 @@ def _real_device_run(ns, device):
 @check("ex4_hidden_eval_mode")
 def eval_mode(ns):
     epochs = 3
-    model, _, history, (n_train, n_test) = _tracked_fit(ns, "cpu", epochs=epochs, seed=42)
-    train_calls = [c for c in model.calls if c[2] == "train"]
-    test_calls = [c for c in model.calls if c[2] == "test"]
-    expect(len(train_calls) == epochs * n_train, f"fit should train on every training batch in each of the {epochs} epochs")
+    run = _Run(42)
+    run.fit(ns, epochs, "cpu")
+    n_train, n_test = len(run.train), len(run.test)
+    trained = [c for c in run.model.calls if c[4]]  # calls whose output backward reached
+    test_calls = [c for c in run.model.calls if c[2] == "test"]
+    expect(P.all(c[2] == "train" for c in trained), "fit should train on the training batches only")
+    expect(len(trained) == epochs * n_train,
+           f"fit should train (backward, one step per batch) on every training batch in each of the {epochs} epochs")
     expect(len(test_calls) == epochs * n_test, "fit should evaluate on every test batch after each epoch")
-    expect(P.all(training for training, _, _, _ in train_calls),
+    expect(P.all(c[0] for c in trained),
            "training should run in model.train() mode in every epoch (call model.train() at the start of each epoch, "
            "since evaluation switched to eval mode)")
-    expect(P.all(grad for _, grad, _, _ in train_calls), "training must run with gradients enabled")
-    expect(not P.any(training for training, _, _, _ in test_calls), "evaluation should run in model.eval() mode")
-    expect(not P.any(grad for _, grad, _, _ in test_calls), "evaluation should run under torch.no_grad()")
-    order = [c[2] for c in model.calls]
+    expect(not P.any(c[0] for c in test_calls), "evaluation should run in model.eval() mode")
+    expect(not P.any(c[1] for c in test_calls), "evaluation should run under torch.no_grad()")
+    order = ["train" if c[4] else "test" for c in run.model.calls if c[4] or c[2] == "test"]
     expected = (["train"] * n_train + ["test"] * n_test) * epochs
     expect(order == expected, "each epoch should train on all training batches, then evaluate on the test batches")
 
@@ -258,9 +328,8 @@ def metrics(ns):
     torch.manual_seed(43)
     base = nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 2))
 
-    def loaders():  # the same shuffles for both runs; uneven last batches (50 = 3 x 16 + 2, 33 = 20 + 13)
-        return (DataLoader(TensorDataset(Xtr, ytr), batch_size=16, shuffle=True, generator=torch.Generator().manual_seed(5)),
-                DataLoader(TensorDataset(Xte, yte), batch_size=20))
+    def loaders():  # the same order on every pass; uneven last batches (50 = 3 x 16 + 2, 33 = 20 + 13)
+        return _loader(Xtr, ytr, 16, seed=5), _loader(Xte, yte, 20)
 
     ref_model, model = copy.deepcopy(base), copy.deepcopy(base)
     want = ref_fit(ref_model, *loaders(), nn.CrossEntropyLoss(), torch.optim.Adam(ref_model.parameters(), lr=0.02), epochs, "cpu")

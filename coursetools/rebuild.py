@@ -1,0 +1,176 @@
+"""A submission rebuilt on the release's skeleton: pure functions on notebooks, no I/O.
+
+The autograde pipeline (`coursetools.nbgrader_ext.RebuildFromRelease`, set in
+nbgrader_config.py) calls `rebuild` on every submission, so `nbgrader autograde`,
+the formgrader's Autograde button and `grade-class` grade the same notebook:
+
+- every test and read-only cell is the release's, with its metadata, also when
+  the student deleted, duplicated, split, retagged or converted it;
+- the student's answers count where the student put them: solution cells keep
+  the student's source; the student's own cells are kept in order, as plain
+  cells; a solution cell that was deleted, or left as the release's stub while
+  the answer sits in another cell, no longer overrides that answer;
+- each such repair is described by a note (shown to the student in feedback).
+"""
+
+import json
+import re
+
+import nbformat
+
+BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
+
+
+def grade_id(cell):
+    return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+
+
+def is_fixed(cell):
+    """Release cells the student may not change: tests and read-only cells."""
+    meta = cell.get("metadata", {}).get("nbgrader", {})
+    return bool(meta) and not meta.get("solution")
+
+
+def is_solution(cell):
+    return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
+
+
+def _copy(cell):
+    return nbformat.from_dict(json.loads(json.dumps(cell)))
+
+
+def _plain(cell, cell_id):
+    """The student's own cell, without metadata (no tags, no nbgrader marks)."""
+    make = nbformat.v4.new_code_cell if cell.cell_type == "code" else nbformat.v4.new_markdown_cell
+    out = make(cell.source)
+    out.id = cell_id
+    return out
+
+
+STUB_REPLACED = ("# (not answered in this cell: the release's stub is left out so that\n"
+                 "#  the answer written in another cell of the notebook is the one graded)")
+DELETED = "# (this solution cell was deleted: the answer written in other cells is graded)"
+
+
+def _moved(student_order, release_order, fixed_gids):
+    """Solution grade ids whose nearest preceding test/read-only cell differs from the release's."""
+    def anchors(order):
+        out, last = {}, None
+        for gid in order:
+            if gid in fixed_gids:
+                last = gid
+            else:
+                out[gid] = last
+        return out
+
+    present = set(student_order)
+    release_anchors = anchors([g for g in release_order if g in present])
+    return [g for g, a in anchors(student_order).items() if release_anchors.get(g, a) != a]
+
+
+def rebuild(release_nb, student_nb):
+    """The student's answers on the release's skeleton; returns (notebook, notes).
+
+    `notes` says, one line each, what was repaired: deleted, emptied, moved,
+    split or unanswered solution cells, extra grade cells. An unchanged stub is
+    left out only when the student wrote code cells of their own (where the
+    answer may be); otherwise it stays, and nbgrader reports "No response".
+    """
+    notes = []
+    release_index_by_gid = {grade_id(c): i for i, c in enumerate(release_nb.cells) if grade_id(c)}
+    release_index_by_id = {c.get("id"): i for i, c in enumerate(release_nb.cells) if not grade_id(c) and c.get("id")}
+    fixed_gids = {grade_id(c) for c in release_nb.cells if grade_id(c) and is_fixed(c)}
+    chosen = {}  # release index -> the student's version of that cell
+    extras = {}  # release index (or -1) -> the student's own cells that follow it
+    order = []  # grade ids in the student's order (first occurrence)
+    previous = -1
+    for cell in student_nb.cells:
+        gid = grade_id(cell)
+        if gid in release_index_by_gid:
+            index = release_index_by_gid[gid]
+            if gid not in order:
+                order.append(gid)
+            if is_fixed(release_nb.cells[index]):
+                previous = index  # a test or read-only cell: the release's copy is used
+                continue
+            if index in chosen:  # a split (or copied) solution cell: keep it, as a plain cell
+                extras.setdefault(previous, []).append(cell)
+                notes.append(f"{gid}: more than one cell, kept in order")
+                continue
+            chosen[index] = cell
+            previous = index
+        elif gid is None and cell.get("id") in release_index_by_id and release_index_by_id[cell.get("id")] not in chosen:
+            index = release_index_by_id[cell.get("id")]
+            chosen[index] = cell
+            previous = index
+        else:
+            if gid is not None:
+                notes.append(f"unknown grade id {gid!r}: kept as a plain cell")
+            extras.setdefault(previous, []).append(cell)
+
+    own_code = any(c.cell_type == "code" and c.source.strip() for cells in extras.values() for c in cells)
+    for gid in _moved(order, [grade_id(c) for c in release_nb.cells if grade_id(c)], fixed_gids):
+        notes.append(f"{gid}: moved; graded in its place in the release")
+
+    out, n_extra = [], 0
+    used_ids = {c.get("id") for c in release_nb.cells}
+
+    def add_extras(key):
+        nonlocal n_extra
+        for extra in extras.get(key, []):
+            n_extra += 1
+            cell_id = extra.get("id")
+            if not cell_id or cell_id in used_ids or not re.fullmatch(r"[a-zA-Z0-9_-]{1,64}", cell_id):
+                cell_id = f"student-{n_extra}"
+            used_ids.add(cell_id)
+            out.append(_plain(extra, cell_id))
+
+    add_extras(-1)
+    for index, release_cell in enumerate(release_nb.cells):
+        cell = _copy(release_cell)
+        student = chosen.get(index)
+        gid = grade_id(release_cell)
+        if is_fixed(release_cell):
+            pass  # always the release's copy, metadata included
+        elif student is not None:
+            cell.source = student.source
+            if is_solution(release_cell) and release_cell.cell_type == "code":
+                if not student.source.strip():
+                    notes.append(f"{gid}: the solution cell is empty")
+                elif student.source.strip() == release_cell.source.strip() and own_code:
+                    cell.source = STUB_REPLACED
+                    notes.append(f"{gid}: left as the release's stub; your code in other cells is graded")
+        elif is_solution(release_cell):
+            if release_cell.cell_type == "code":
+                cell.source = DELETED
+                notes.append(f"{gid}: the solution cell was deleted; your code in other cells is graded")
+            else:
+                notes.append(f"{gid}: missing, the empty release cell was used")
+        out.append(cell)
+        add_extras(index)
+    for cell in out:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    nb = nbformat.v4.new_notebook(cells=out, metadata=json.loads(json.dumps(release_nb.metadata)))
+    nb.nbformat_minor = release_nb.nbformat_minor
+    nbformat.validate(nb)
+    return nb, notes
+
+
+# Code that reaches into the kernel or the grader. The grader undoes what it can before every
+# test (coursetools/nbgrader_ext.py, autograder/grading_guard.py), but code running in the
+# grading kernel could, with enough effort, also attack that: such submissions are flagged so
+# that a person looks at them before the grade is published.
+SUSPICIOUS = {
+    "IPython hooks": r"input_transformers|ast_transformers|set_custom_exc|events\.register|register_magic",
+    "the grader": r"grading_guard|week13_checks|__w13|autograder",
+    "the interpreter": r"sys\.modules|sys\.settrace|sys\.setprofile|sys\.(?:display|except)hook|"
+                       r"\bbuiltins\b|__builtins__|os\._exit|\bctypes\b|gc\.get_objects",
+}
+
+
+def suspicious(nb, release_nb):
+    """What the student's own code touches that a correct answer never needs (empty: nothing)."""
+    fixed = {c.source for c in release_nb.cells if is_fixed(c)}
+    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and c.source not in fixed)
+    return [what for what, pattern in SUSPICIOUS.items() if re.search(pattern, code)]
