@@ -1,0 +1,115 @@
+"""Feedback never shows the hidden checks, even when a submission prints them.
+
+`RedactHiddenSource` (a `nbgrader generate_feedback` preprocessor, in nbgrader_config.py) replaces
+every output line of the notebook (streams, results, displays, error tracebacks) that reproduces a
+line of the hidden checks' source (`hidden_dir`/**/*.py) with "[hidden test line removed]".
+Only lines worth hiding count: at least `min_length` characters once stripped, and not a line
+that the release notebook itself shows students (a shared docstring, an import).
+"""
+
+import re
+from pathlib import Path
+
+import nbformat
+from traitlets import Integer, Unicode
+
+from nbgrader.preprocessors import NbGraderPreprocessor
+
+REMOVED = "[hidden test line removed]"
+ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+# IPython traceback decorations before a source line: "----> 12 ", "     13 ", "File x:12, in f"
+LINE_NUMBER = re.compile(r"^\s*(?:-*>\s*)?\d+\s+")
+
+
+def _lines_of_notebooks(folder):
+    out = set()
+    for path in Path(folder).rglob("*.ipynb") if folder and Path(folder).is_dir() else ():
+        if ".ipynb_checkpoints" in path.parts:
+            continue
+        try:
+            nb = nbformat.read(str(path), as_version=4)
+        except Exception:
+            continue
+        for cell in nb.cells:
+            out.update(line.strip() for line in cell.source.splitlines())
+    return out
+
+
+def hidden_lines(hidden_dir, release_dir=None, min_length=20):
+    """The stripped lines of hidden_dir/**/*.py worth hiding."""
+    lines = set()
+    for path in sorted(Path(hidden_dir).rglob("*.py")) if hidden_dir and Path(hidden_dir).is_dir() else ():
+        if "__pycache__" in path.parts:
+            continue
+        lines.update(line.strip() for line in path.read_text(errors="replace").splitlines())
+    shown = _lines_of_notebooks(release_dir)
+    return {line for line in lines if len(line) >= min_length and line not in shown}
+
+
+def redact_text(text, hidden):
+    """`text` with every line that reproduces a hidden line replaced; (text, lines removed)."""
+    if not hidden or not text:
+        return text, 0
+    out, removed = [], 0
+    for line in text.splitlines(keepends=True):
+        plain = ANSI.sub("", line).strip()
+        if plain in hidden or LINE_NUMBER.sub("", plain).strip() in hidden:
+            ending = line[len(line.rstrip("\r\n")):]
+            out.append(REMOVED + ending)
+            removed += 1
+        else:
+            out.append(line)
+    return "".join(out), removed
+
+
+class RedactHiddenSource(NbGraderPreprocessor):
+    hidden_dir = Unicode("", help="Folder of the hidden checks whose source lines feedback must not show "
+                                  "(its **/*.py files)").tag(config=True)
+    release_dir = Unicode("", help="Folder of the release notebooks: lines they show students are not "
+                                   "redacted").tag(config=True)
+    min_length = Integer(20, help="Shortest stripped line that counts as a hidden line").tag(config=True)
+
+    _cache = {}
+
+    def _hidden(self):
+        key = (self.hidden_dir, self.release_dir, self.min_length)
+        if key not in self._cache:
+            self._cache[key] = hidden_lines(self.hidden_dir, self.release_dir, self.min_length)
+        return self._cache[key]
+
+    def preprocess(self, nb, resources):
+        hidden = self._hidden()
+        removed = 0
+        for cell in nb.cells:
+            for output in cell.get("outputs", []) if cell.cell_type == "code" else ():
+                removed += self._redact_output(output, hidden)
+        if removed:
+            self.log.info("Removed %d output lines that showed hidden test source", removed)
+        return nb, resources
+
+    @staticmethod
+    def _redact_output(output, hidden):
+        removed = 0
+
+        def fix(value):
+            nonlocal removed
+            if isinstance(value, list):  # a multi-line string stored as a list of lines
+                text, n = redact_text("".join(value), hidden)
+                removed += n
+                return text.splitlines(keepends=True)
+            if isinstance(value, str):
+                text, n = redact_text(value, hidden)
+                removed += n
+                return text
+            return value
+
+        if output.get("output_type") == "stream":
+            output["text"] = fix(output.get("text", ""))
+        elif output.get("output_type") in ("execute_result", "display_data"):
+            for mime, value in output.get("data", {}).items():
+                if mime.startswith("text/") or mime in ("application/javascript",):
+                    output["data"][mime] = fix(value)
+        elif output.get("output_type") == "error":
+            output["traceback"] = [fix(entry) for entry in output.get("traceback", [])]
+            output["evalue"] = fix(output.get("evalue", ""))
+        return removed
