@@ -29,7 +29,7 @@ FLAWED_DEMO = [
                 "                scheduler.step()\n            h[\"lr\"].append(float(optimizer.param_groups[0][\"lr\"]))\n"),
            ]}, loses=("ex2",), fails=("ex2_tests_structure", "ex2_hidden_lr")),
     Sample("ex4_no_eval_mode", "Exercise 4: evaluation without model.eval()",
-           {"ex4_solution": [("        model.eval()\n", "")]}, loses=("ex4",), fails=("ex4_hidden_eval_mode",)),
+           {"ex4_solution": [("        model.eval()\n", "")]}, loses=("ex4",), fails=("ex4_tests_basic", "ex4_hidden_eval_mode")),
 ]
 
 DEMO = [REFERENCE, UNTOUCHED, *FLAWED_DEMO]
@@ -293,22 +293,24 @@ EX2_CORRECT = [
 EX2_MISTAKES = [
     Sample("ex2_tmax_hardcoded", "Exercise 2: CosineAnnealingLR with T_max=50 hard-coded instead of epochs",
            {"ex2_solution": [("T_max=epochs", "T_max=50")]},
-           loses=("ex2",), fails=("ex2_hidden_lr", "ex2_hidden_cosine", "ex2_hidden_arguments")),
+           loses=("ex2",), fails=("ex2_tests_structure", "ex2_hidden_lr", "ex2_hidden_cosine",
+                                   "ex2_hidden_arguments")),
     Sample("ex2_eta_min", "Exercise 2: cosine annealing to eta_min=1e-6 instead of 0",
            {"ex2_solution": [("T_max=epochs)", "T_max=epochs, eta_min=1e-6)")]},
-           loses=("ex2",), fails=("ex2_hidden_lr", "ex2_hidden_cosine")),
+           loses=("ex2",), fails=("ex2_tests_structure", "ex2_hidden_lr", "ex2_hidden_cosine")),
     Sample("ex2_seed_once", "Exercise 2: torch.manual_seed(seed) called once before both runs, not before each",
            {"ex2_solution": [("        torch.manual_seed(seed)\n", ""),
                              ("    histories = {}\n", "    histories = {}\n    torch.manual_seed(seed)\n")]},
-           loses=("ex2",), fails=("ex2_hidden_cosine", "ex2_hidden_arguments")),
+           loses=("ex2",), fails=("ex2_tests_structure", "ex2_hidden_cosine", "ex2_hidden_arguments")),
     Sample("ex2_shared_model", "Exercise 2: one model for both runs (the cosine run continues the constant run's model)",
            {"ex2_solution": [("        torch.manual_seed(seed)\n        model = make_model()\n", ""),
                              ("    histories = {}\n",
                               "    histories = {}\n    torch.manual_seed(seed)\n    model = make_model()\n")]},
-           loses=("ex2",), fails=("ex2_hidden_cosine", "ex2_hidden_arguments")),
+           loses=("ex2",), fails=("ex2_tests_structure", "ex2_hidden_cosine", "ex2_hidden_arguments")),
     Sample("ex2_lr_ignored", "Exercise 2: the lr argument ignored (Adam's default 1e-3 is used)",
            {"ex2_solution": [("torch.optim.Adam(model.parameters(), lr=lr)", "torch.optim.Adam(model.parameters())")]},
-           loses=("ex2",), fails=("ex2_hidden_lr", "ex2_hidden_constant", "ex2_hidden_cosine", "ex2_hidden_arguments")),
+           loses=("ex2",), fails=("ex2_tests_structure", "ex2_hidden_lr", "ex2_hidden_constant",
+                                   "ex2_hidden_cosine", "ex2_hidden_arguments")),
     Sample("ex2_step_per_batch", "Exercise 2: own training loop that steps the scheduler after every batch",
            {"ex2_solution": [
                ("            train_loss, _ = train_epoch(model, train_loader, criterion, optimizer)\n",
@@ -500,7 +502,8 @@ EX4_MISTAKES = [
     Sample("ex4_cuda_hardcoded", "Exercise 4: .cuda() hard-coded for the model and the batches",
            {"ex4_solution": [("    model.to(device)\n", "    model.cuda()\n"),
                              (_MOVE_BATCH, "batch_x, batch_y = batch_x.cuda(), batch_y.cuda()", 2)]},
-           loses=("ex4",), fails=("ex4_tests_basic", "ex4_hidden_moves_to_device", "ex4_hidden_eval_mode", "ex4_hidden_metrics")),
+           loses=("ex4",), fails=("ex4_tests_basic", "ex4_hidden_moves_to_device", "ex4_hidden_eval_mode",
+                                   "ex4_hidden_metrics")),
     Sample("ex4_model_not_moved", "Exercise 4: the model is never moved to the device",
            {"ex4_solution": [("    model.to(device)\n", "")]}, loses=("ex4",), fails=("ex4_hidden_moves_to_device",)),
     Sample("ex4_batches_not_moved", "Exercise 4: the batches are never moved to the device",
@@ -515,7 +518,7 @@ EX4_MISTAKES = [
     Sample("ex4_train_mode_once", "Exercise 4: model.train() called once before the loop, not in every epoch",
            {"ex4_solution": [("        model.train()\n", ""),
                              ("    model.to(device)\n", "    model.to(device)\n    model.train()\n")]},
-           loses=("ex4",), fails=("ex4_hidden_eval_mode",)),
+           loses=("ex4",), fails=("ex4_tests_basic", "ex4_hidden_eval_mode")),
     Sample("ex4_loss_tensor", "Exercise 4: training loss accumulated as a tensor (no .item())",
            {"ex4_solution": [("total_loss += loss.item()", "total_loss += loss")]},
            loses=("ex4",), fails=("ex4_tests_basic", "ex4_hidden_metrics")),
@@ -544,8 +547,11 @@ EX4_MISTAKES = [
 ]
 
 
+from .cell4 import MISTAKES as CELL4_MISTAKES  # noqa: E402  (Cell 4's visible tests, each mistake caught)
+
 ALL = [
     *DEMO,
+    *CELL4_MISTAKES,
     *EX1_CORRECT, *EX1_VARIANTS, *EX1_MISTAKES,
     *EX2_CORRECT, *EX2_VARIANTS, *EX2_MISTAKES,
     *EX4_CORRECT, *EX4_VARIANTS, *EX4_MISTAKES,
