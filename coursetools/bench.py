@@ -45,7 +45,7 @@ TARGETS = {  # name: (numerator, denominator, comparison, target)
     "parallel_speedup": ("batch_serial", "batch_parallel", ">=", 1.7),
 }
 FIGURES = ("floor", "nbgrader_start", "execute_source", "execute_worked", "autograde_one", "batch_serial", "batch_parallel",
-           "feedback")
+           "feedback", "kernel_plain", "kernel_sandboxed", "autograde_unsandboxed")
 ABOUT = {
     "floor": "fresh kernel, `import torch` only",
     "nbgrader_start": "nbgrader --version (process start-up)",
@@ -55,7 +55,11 @@ ABOUT = {
     "batch_serial": "autograde N copies, 1 process",
     "batch_parallel": "autograde N copies, 1 process per core",
     "feedback": "generate_feedback, N copies",
+    "kernel_plain": "kernel start to ready + shutdown, no sandbox",
+    "kernel_sandboxed": "kernel start to ready + shutdown, in the sandbox",
+    "autograde_unsandboxed": "autograde_one with a plain kernel manager",
 }
+PLAIN_KERNEL_MANAGER = "jupyter_client.manager.AsyncKernelManager"
 KERNEL_ENV = {"OMP_NUM_THREADS": "1"}
 
 
@@ -179,6 +183,54 @@ def top_cells(runs, n=10):
 
 
 # ---------------------------------------------------------------------------
+# the grading sandbox's cost (coursetools/sandbox.py)
+# ---------------------------------------------------------------------------
+
+def run_kernel_start(workdir, sandboxed):
+    """Seconds from start_kernel to a kernel that answers, plus shutdown, with or without the sandbox."""
+    import asyncio
+
+    from jupyter_client.manager import AsyncKernelManager
+
+    from .sandbox import SandboxedKernelManager
+
+    folder = Path(workdir) / "kernel_start"
+    folder.mkdir(parents=True, exist_ok=True)
+
+    async def once():
+        km = (SandboxedKernelManager if sandboxed else AsyncKernelManager)(kernel_name="python3")
+        start = _now()
+        await km.start_kernel(cwd=str(folder), env=dict(os.environ, **KERNEL_ENV))
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            await kc.execute_interactive("pass", timeout=30)
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+        return _now() - start
+
+    with _kernel_stderr_to(Path(workdir) / "kernels.log"):
+        return asyncio.run(once())
+
+
+def run_autograde_unsandboxed(course, student):
+    """`autograde_one`, with the grading kernel a plain process (what the sandbox adds is the difference)."""
+    args = ["autograde", ASSIGNMENT, "--force", f"--student={student}",
+            f"--RobustExecute.kernel_manager_class={PLAIN_KERNEL_MANAGER}"]
+    return _timed(lambda: grading.nbgrader(args, course))[0]
+
+
+def sandbox_cost(stats):
+    """The sandbox's cost per submission, from the medians: (kernel start, whole autograde) seconds."""
+    if not all(k in stats for k in ("kernel_plain", "kernel_sandboxed", "autograde_one", "autograde_unsandboxed")):
+        return None
+    return {"kernel_start_s": stats["kernel_sandboxed"]["median"] - stats["kernel_plain"]["median"],
+            "autograde_s": stats["autograde_one"]["median"] - stats["autograde_unsandboxed"]["median"]}
+
+
+# ---------------------------------------------------------------------------
 # grading, in a scratch course
 # ---------------------------------------------------------------------------
 
@@ -281,6 +333,10 @@ def report(result):
         per = stats["batch_serial"]["median"] / copies
         lines.append(f"{'(per copy)':<16}{per:>10.2f}{'':>9}{'':>3}{per / stats['floor']['median']:>9.2f}  "
                      "batch_serial / N")
+    cost = result.get("sandbox_cost")
+    if cost:
+        lines.append(f"sandbox cost per submission: {cost['kernel_start_s']:+.2f} s to start a kernel, "
+                     f"{cost['autograde_s']:+.2f} s per graded notebook (autograde_one - autograde_unsandboxed)")
     lines += ["", f"{'target':<36}{'value':>8}{'(mins)':>8}  {'target':<8}verdict", "-" * 70]
     for name, t in targets.items():
         lines.append(f"{name:<36}{t['value']:>8.2f}{t['value_from_min']:>8.2f}  {t['target']:<8}{t['verdict']}")
@@ -353,8 +409,11 @@ def _run(copies, repeat, out, workdir, workers, log):
         t_w, worked = run_worked(workdir)
         t_nbg = run_nbgrader_start(workdir)
         t_one = grading.autograde(course, [one], workers=1)
+        t_plain_one = run_autograde_unsandboxed(course, one)
+        t_kp, t_ks = run_kernel_start(workdir, False), run_kernel_start(workdir, True)
         for name, value in (("floor", t), ("nbgrader_start", t_nbg), ("execute_source", t_src),
-                            ("execute_worked", t_w), ("autograde_one", t_one)):
+                            ("execute_worked", t_w), ("autograde_one", t_one), ("autograde_unsandboxed", t_plain_one),
+                            ("kernel_plain", t_kp), ("kernel_sandboxed", t_ks)):
             raw[name].append(value)
         cell_runs.append(cell_times(nb))
         worked_cell_runs.append(cell_times(worked))
@@ -362,7 +421,8 @@ def _run(copies, repeat, out, workdir, workers, log):
             if _errors(executed):
                 errors[name] = _errors(executed)
         log(f"bench: round {rnd}/{repeat}: floor {t:.2f} s, source {t_src:.2f} s, worked {t_w:.2f} s, "
-            f"autograde one {t_one:.2f} s")
+            f"autograde one {t_one:.2f} s (unsandboxed {t_plain_one:.2f} s), kernel start {t_ks:.2f} s "
+            f"(unsandboxed {t_kp:.2f} s)")
 
     if copies:
         log(f"bench: autograding {copies} copies with 1 process ...")
@@ -392,6 +452,7 @@ def _run(copies, repeat, out, workdir, workers, log):
         "source_cells": {"runs": len(cell_runs), "cells_total_s": total, "top": top},
         "worked_cells": {"runs": len(worked_cell_runs), "cells_total_s": worked_total, "top": worked_top},
         "grades": check_grades(course, [one, *batch]) if copies else check_grades(course, [one]),
+        "sandbox_cost": sandbox_cost(stats),
         "notebook_errors": errors,
     }
     if copies and distributed_batch:

@@ -1,0 +1,387 @@
+"""The grading sandbox (coursetools/sandbox.py): unit tests of the kernel manager, and the hostile
+submissions (sample_submissions/hostile.py) graded by real nbgrader through grade-class."""
+
+import asyncio
+import hashlib
+import os
+import socket
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from coursetools import ASSIGNMENT, NOTEBOOK, REPO, grading
+from coursetools import notebooks as nbs
+from coursetools.redact import REMOVED, hidden_lines, redact_text
+from coursetools.sandbox import SandboxedKernelManager, SandboxUnavailable, probe
+
+needs_bwrap = pytest.mark.skipif(probe("bwrap") is not None, reason=f"no sandbox here: {probe('bwrap')}")
+
+
+class Server:
+    """A TCP server on 127.0.0.1 that records every connection it accepts."""
+
+    def __init__(self, port=0):
+        self.sock = socket.socket()
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", port))
+        self.sock.listen(16)
+        self.sock.settimeout(0.2)
+        self.port = self.sock.getsockname()[1]
+        self.connections = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                conn, addr = self.sock.accept()
+            except OSError:
+                continue
+            self.connections.append(addr)
+            conn.close()
+
+    def close(self):
+        self._stop.set()
+        self._thread.join()
+        self.sock.close()
+
+
+# ---------------------------------------------------------------------------
+# the kernel manager
+# ---------------------------------------------------------------------------
+
+async def _run(kc, code, timeout=30):
+    """(status, stdout, error) of `code` run in the kernel."""
+    out = []
+
+    def hook(msg):
+        if msg["msg_type"] == "stream":
+            out.append(msg["content"]["text"])
+
+    reply = await kc.execute_interactive(code, timeout=timeout, output_hook=hook)
+    content = reply["content"]
+    return content["status"], "".join(out), f"{content.get('ename')}: {content.get('evalue')}"
+
+
+def with_kernel(cwd, body, **traits):
+    async def main():
+        km = SandboxedKernelManager(kernel_name="python3", **traits)
+        await km.start_kernel(cwd=str(cwd))
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            return await body(km, kc)
+        finally:
+            kc.stop_channels()
+            await km.shutdown_kernel(now=True)
+    return asyncio.run(main())
+
+
+@needs_bwrap
+def test_sandboxed_kernel_answers_and_is_confined(tmp_path):
+    work = tmp_path / "course" / "autograded" / "student" / ASSIGNMENT
+    work.mkdir(parents=True)
+    outside = tmp_path / "course"
+    server = Server()
+    host_tmp = Path("/tmp") / f"week13-host-file-{os.getpid()}"
+    sandbox_tmp = Path("/tmp") / f"week13-sandbox-file-{os.getpid()}"
+    host_tmp.write_text("the grader's")
+
+    async def body(km, kc):
+        assert km.sandboxed is True
+        assert km.transport == "ipc"
+        results = {}
+        results["pid"] = await _run(kc, "import os; print(os.getpid(), os.getcwd())")
+        results["own"] = await _run(kc, "open('mine.txt', 'w').write('ok')")
+        results["outside"] = await _run(kc, f"open({str(outside / 'planted.txt')!r}, 'w').write('x')")
+        results["repo"] = await _run(kc, f"open({str(REPO / 'planted.txt')!r}, 'w').write('x')")
+        results["net"] = await _run(kc, f"import socket; socket.create_connection(('127.0.0.1', {server.port}), 3)")
+        results["tmp"] = await _run(kc, f"import os; print(os.path.exists({str(host_tmp)!r})); "
+                                        f"open({str(sandbox_tmp)!r}, 'w').write('x')")
+        results["omp"] = await _run(kc, "import os; print(os.environ.get('OMP_NUM_THREADS'))")
+        return results
+
+    old = os.environ.get("OMP_NUM_THREADS")
+    os.environ["OMP_NUM_THREADS"] = "3"
+    try:
+        r = with_kernel(work, body)
+    finally:
+        if old is None:
+            os.environ.pop("OMP_NUM_THREADS")
+        else:
+            os.environ["OMP_NUM_THREADS"] = old
+        server.close()
+        host_tmp.unlink()
+    status, out, _ = r["pid"]
+    pid, cwd = out.split()
+    assert int(pid) <= 2, "the kernel must be PID 1 or 2 of its own PID namespace"
+    assert cwd == str(work)
+    assert r["own"][0] == "ok" and (work / "mine.txt").read_text() == "ok"
+    assert r["outside"][0] == "error" and "Read-only file system" in r["outside"][2]
+    assert r["repo"][0] == "error" and not (REPO / "planted.txt").exists()
+    assert not (outside / "planted.txt").exists()
+    assert r["net"][0] == "error" and "ConnectionRefusedError" in r["net"][2]
+    assert server.connections == [], "a sandboxed kernel reached a server on the grader's 127.0.0.1"
+    assert r["tmp"][:2] == ("ok", "False\n"), "the sandbox's /tmp must be private"
+    assert not sandbox_tmp.exists(), "what the sandbox writes in /tmp must stay there"
+    assert r["omp"][1].strip() == "3", "the kernel must keep the grader's thread settings"
+
+
+@needs_bwrap
+def test_limits_apply_inside_the_sandbox(tmp_path):
+    async def body(km, kc):
+        big = await _run(kc, "f = open('big.bin', 'wb')\nfor _ in range(9): f.write(b'0' * 2**20)")
+        mem = await _run(kc, "x = b'x' * 2**31")
+        forks = await _run(kc, "import threading, time\n"
+                               "ts = [threading.Thread(target=time.sleep, args=(3,)) for _ in range(80)]\n"
+                               "[t.start() for t in ts]")
+        return big, mem, forks
+
+    big, mem, forks = with_kernel(tmp_path, body, file_size_limit=8 * 2**20,
+                                  memory_limit=1536 * 2**20, process_limit=48)
+    assert big[0] == "error" and "File too large" in big[2]
+    assert (tmp_path / "big.bin").stat().st_size == 8 * 2**20
+    assert mem[0] == "error" and "MemoryError" in mem[2]
+    assert forks[0] == "error" and "can't start new thread" in forks[2]
+
+
+def _processes_with(marker):
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+@needs_bwrap
+def test_every_process_dies_with_the_kernel(tmp_path):
+    marker = f"{os.getpid()}{time.monotonic_ns() % 10**6}.5"
+
+    async def body(km, kc):
+        code = ("import subprocess\n"
+                f"subprocess.Popen(['sleep', '{marker}'], start_new_session=True)\n"
+                f"subprocess.Popen(['sh', '-c', 'nohup sleep {marker} &'], start_new_session=True)")
+        status = (await _run(kc, code))[0]
+        for _ in range(50):
+            if len(_processes_with(marker.encode())) >= 2:
+                break
+            await asyncio.sleep(0.1)
+        return status, len(_processes_with(marker.encode()))
+
+    status, running = with_kernel(tmp_path, body)
+    assert status == "ok" and running == 2, "the detached processes did not start"
+    for _ in range(50):
+        left = _processes_with(marker.encode())
+        if not left:
+            break
+        time.sleep(0.1)
+    assert left == [], "processes a submission detached must die with its kernel"
+
+
+@needs_bwrap
+def test_interrupt_and_restart_reach_the_sandboxed_kernel(tmp_path):
+    async def body(km, kc):
+        msg_id = kc.execute("import time; time.sleep(30)")
+        await asyncio.sleep(1.0)
+        await km.interrupt_kernel()
+        reply = await kc._async_get_shell_msg(timeout=15)
+        while reply["parent_header"].get("msg_id") != msg_id:  # e.g. the kernel_info reply of the start
+            reply = await kc._async_get_shell_msg(timeout=15)
+        first = await _run(kc, "import os; print(os.getpid()); marker = 1")
+        await km.restart_kernel(now=True)
+        await kc.wait_for_ready(timeout=60)
+        after = await _run(kc, "print('marker' in globals())")
+        return reply["content"], first, after, km.sandboxed
+
+    interrupted, first, after, sandboxed = with_kernel(tmp_path, body)
+    assert interrupted["status"] == "error" and interrupted["ename"] == "KeyboardInterrupt"
+    assert first[0] == "ok" and after == ("ok", "False\n", "None: None")
+    assert sandboxed is True
+
+
+def test_refuses_to_grade_without_a_sandbox(tmp_path, monkeypatch):
+    monkeypatch.delenv("WEEK13_UNSANDBOXED", raising=False)
+    km = SandboxedKernelManager(kernel_name="python3", bwrap="/nonexistent/bwrap")
+    with pytest.raises(SandboxUnavailable) as err:
+        asyncio.run(km.start_kernel(cwd=str(tmp_path)))
+    message = str(err.value)
+    assert "not installed" in message
+    assert "c.SandboxedKernelManager.allow_unsandboxed = True" in message
+    assert "WEEK13_UNSANDBOXED=1" in message
+    assert not km.has_kernel
+
+
+def test_the_switch_grades_a_trusted_class_unsandboxed(tmp_path, monkeypatch):
+    monkeypatch.setenv("WEEK13_UNSANDBOXED", "1")
+
+    async def body(km, kc):
+        return km.sandboxed, await _run(kc, "import os; print(os.getpid())")
+
+    sandboxed, (status, out, _) = with_kernel(tmp_path, body, bwrap="/nonexistent/bwrap")
+    assert sandboxed is False
+    assert status == "ok" and int(out) > 2
+
+
+def test_redaction_removes_hidden_lines_only():
+    hidden = hidden_lines(REPO / "autograder", REPO / "release")
+    assert len(hidden) > 50
+    line = next(iter(sorted(hidden)))
+    text = f"my own output\n    {line}\n----> 12 {line}\nlast line"
+    redacted, n = redact_text(text, hidden)
+    assert n == 2
+    assert redacted == f"my own output\n{REMOVED}\n{REMOVED}\nlast line"
+    assert redact_text("import torch\n", hidden) == ("import torch\n", 0)
+
+
+# ---------------------------------------------------------------------------
+# the hostile samples, graded by real nbgrader (grade-class and plain autograde)
+# ---------------------------------------------------------------------------
+
+def checksums(root, skip):
+    """sha256 of every file under root, except the gradebook, the grades export and the folders in `skip`."""
+    out = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        here = Path(dirpath)
+        dirnames[:] = [d for d in dirnames if here / d not in skip]
+        for name in filenames:
+            path = here / name
+            if path.name.startswith("gradebook.db") or path.name.startswith("grades_"):
+                continue  # written by the grader (the grades are checked from the gradebook instead)
+            out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
+        out[str(here.relative_to(root)) + "/"] = "dir"
+    return out
+
+
+def autograded_scores(root):
+    """{student: total auto score}, read straight from gradebook.db."""
+    with sqlite3.connect(root / "gradebook.db") as db:
+        rows = db.execute("""SELECT sa.student_id, SUM(COALESCE(g.auto_score, 0)) FROM grade g
+                             JOIN submitted_notebook sn ON g.notebook_id = sn.id
+                             JOIN submitted_assignment sa ON sn.assignment_id = sa.id
+                             GROUP BY sa.student_id""").fetchall()
+    return dict(rows)
+
+
+@pytest.fixture(scope="module")
+def hostile_class(tmp_path_factory):
+    from coursetools import classgrade
+    from sample_submissions.catalogue import REFERENCE
+    from sample_submissions.hostile import HOSTILE_PORT, SAMPLES
+
+    samples = [REFERENCE, *SAMPLES]
+    root = grading.make_course(tmp_path_factory.mktemp("hostile") / "course")
+    grading.submit(root, samples)
+    (root / "autograded").mkdir(exist_ok=True)
+    server = Server(HOSTILE_PORT)
+    try:
+        own = {root / "autograded" / s.student for s in samples}
+        # grade-class stages and graded files legitimately change: compare what must not
+        skip = own | {root / "build", root / "feedback"}
+        before = checksums(root, skip)
+        statuses, results, seconds = classgrade.grade_class(root, workers=2, quiet=True)
+        time.sleep(4)  # time for any detached process to do its work
+        after = checksums(root, skip)
+        scores = autograded_scores(root)
+    finally:
+        server.close()
+    table = classgrade.summary(statuses, results)
+    print("\n" + table + f"\nautograding took {seconds:.1f} s with 2 workers")
+    try:
+        from conftest import _SUMMARY
+        _SUMMARY["grade-class: hostile submissions, graded in the sandbox"] = [
+            table, f"{len(results)} graded; autograding took {seconds:.1f} s with 2 workers"]
+    except ImportError:
+        pass
+    return dict(root=root, samples={s.student: s for s in samples}, statuses=statuses, results=results,
+                before=before, after=after, scores=scores, connections=list(server.connections))
+
+
+@needs_bwrap
+def test_reference_gets_full_marks_beside_hostile_students(hostile_class):
+    result = hostile_class["results"]["reference"]
+    assert (result.total, result.maximum) == (95, 95), result.failures
+
+
+@needs_bwrap
+def test_hostile_samples_lose_exactly_their_parts(hostile_class):
+    from sample_submissions.hostile import REASONS
+
+    for student, sample in hostile_class["samples"].items():
+        status, result = hostile_class["statuses"][student], hostile_class["results"].get(student)
+        assert status.graded and result is not None, f"{student}: {status.reason}"
+        for part, (score, maximum) in result.parts.items():
+            if part in sample.loses:
+                assert score < maximum, f"{student} must lose points in {part}"
+            else:
+                assert score == maximum, f"{student}: {part} {score}/{maximum} {result.failures}"
+        if student in REASONS:
+            lost = [msg for gid, msg in result.failures.items() if gid.startswith(sample.loses)]
+            assert lost and REASONS[student] in lost[0], f"{student}: {result.failures}"
+            part = sample.loses[0]
+            assert result.parts[part][0] == 0, f"{student}: {part} must score 0"
+
+
+@needs_bwrap
+def test_a_detached_process_cannot_rewrite_the_gradebook(hostile_class):
+    result = hostile_class["results"]["hostile_gradebook"]
+    assert hostile_class["scores"]["hostile_gradebook"] == result.total < result.maximum
+
+
+@needs_bwrap
+def test_nothing_outside_each_students_own_folder_changed(hostile_class):
+    before, after = hostile_class["before"], hostile_class["after"]
+    changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+    assert changed == []
+    root = hostile_class["root"]
+    assert not list(root.rglob("planted_by_hostile_student.txt"))[1:], "planted outside its own folder"
+    planted = list(root.rglob("planted_by_hostile_student.txt"))
+    assert all("hostile_write_everywhere" in str(p) for p in planted)
+
+
+@needs_bwrap
+def test_no_connection_reached_the_graders_localhost(hostile_class):
+    assert hostile_class["connections"] == []
+    nb = nbs.read(hostile_class["root"] / "autograded" / "hostile_network" / ASSIGNMENT / NOTEBOOK)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "no network: [Errno 111] Connection refused" in text
+
+
+@needs_bwrap
+def test_feedback_never_shows_hidden_source(hostile_class):
+    import html
+
+    root = hostile_class["root"]
+    feedback = html.unescape((root / "feedback" / "hostile_print_hidden" / ASSIGNMENT
+                              / NOTEBOOK.replace(".ipynb", ".html")).read_text())
+    assert REMOVED in feedback, "the submission printed the hidden checks: feedback must show the redaction"
+    reference = html.unescape((root / "feedback" / "reference" / ASSIGNMENT
+                               / NOTEBOOK.replace(".ipynb", ".html")).read_text())
+    hidden = hidden_lines(root / "autograder", root / "release")
+    # a short hidden line may also be a line of the student's own solution (shown to the reference too)
+    shown = sorted(line for line in hidden if line in feedback and line not in reference)
+    assert shown == []
+
+
+@needs_bwrap
+def test_plain_nbgrader_autograde_runs_sandboxed(hostile_class):
+    """`nbgrader autograde` itself (the formgrader's button runs the same) grades in the sandbox."""
+    root = hostile_class["root"]
+    graded = root / "autograded" / "hostile_network" / ASSIGNMENT / NOTEBOOK
+    graded.unlink()
+    proc = grading.nbgrader(["autograde", ASSIGNMENT, "--force", "--student=hostile_network",
+                             f"--CourseDirectory.submitted_directory={root / 'build' / 'class' / 'submitted'}"
+                             if (root / "build" / "class" / "submitted").is_dir() else "--force"], root)
+    assert proc.returncode == 0
+    nb = nbs.read(graded)
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert "kernel pid 2" in text, "the kernel did not run in its own PID namespace"
+    assert "no network: [Errno 111] Connection refused" in text
