@@ -41,7 +41,8 @@ def cmd_grade_class(args):
     from .gradebook import DB_URL_VARIABLE
 
     # The command-line edge: the gradebook URL is read here, once, and passed on explicitly.
-    sys.exit(grade_class_main(args.root, args.workers, args.only, db_url=args.db_url or os.environ.get(DB_URL_VARIABLE)))
+    sys.exit(grade_class_main(args.root, args.workers, args.only, db_url=args.db_url or os.environ.get(DB_URL_VARIABLE),
+                              scheduler=args.scheduler))
 
 
 def cmd_bench(args):
@@ -74,6 +75,8 @@ def main(argv=None):
     klass.add_argument("--db-url", default=None, metavar="URL",
                        help="the gradebook's SQLAlchemy URL, e.g. postgresql://grader:PASSWORD@dbhost/week13 "
                             "(default: $WEEK13_DB_URL, else gradebook.db in the course root)")
+    klass.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="grade on a Dask cluster, e.g. tcp://HOST:8786 (README, 'Grading on several machines')")
     klass.set_defaults(fn=cmd_grade_class)
     bench = sub.add_parser("bench", help="time running and grading the course on this machine (not a test)")
     bench.add_argument("--copies", type=int, default=8, help="submissions in the graded batch (default 8)")

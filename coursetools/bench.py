@@ -10,6 +10,9 @@ Not a test: it measures, in one run,
 - batch_serial     N copies of that submission graded by one nbgrader process,
 - batch_parallel   the same N copies split over one nbgrader process per core,
 - feedback         `nbgrader generate_feedback` for the N copies,
+- mixed_serial     a realistic mixed batch (correct, wrong, warning, hanging and crashing
+                   submissions), one student at a time,
+- mixed_parallel   the same batch handed out one student at a time to one grader per core,
 
 prints each figure with its ratio to the floor, and the target ratios (worked/floor,
 autograde_one/execute_source, serial/parallel). Notebooks run through
@@ -45,7 +48,7 @@ TARGETS = {  # name: (numerator, denominator, comparison, target)
     "parallel_speedup": ("batch_serial", "batch_parallel", ">=", 1.7),
 }
 FIGURES = ("floor", "nbgrader_start", "execute_source", "execute_worked", "autograde_one", "batch_serial", "batch_parallel",
-           "feedback", "kernel_plain", "kernel_sandboxed", "autograde_unsandboxed")
+           "feedback", "kernel_plain", "kernel_sandboxed", "autograde_unsandboxed", "mixed_serial", "mixed_parallel")
 ABOUT = {
     "floor": "fresh kernel, `import torch` only",
     "nbgrader_start": "nbgrader --version (process start-up)",
@@ -58,7 +61,15 @@ ABOUT = {
     "kernel_plain": "kernel start to ready + shutdown, no sandbox",
     "kernel_sandboxed": "kernel start to ready + shutdown, in the sandbox",
     "autograde_unsandboxed": "autograde_one with a plain kernel manager",
+    "mixed_serial": "mixed batch (correct/wrong/warning/hanging/crashing), 1 grader",
+    "mixed_parallel": "the same mixed batch, 1 grader per core",
 }
+# The mixed batch: what a real class sends (sample_submissions), graded with a short cell limit so
+# that the hanging submissions cost seconds, not minutes.
+MIXED = ("reference", "ex1_pandas_to_numpy", "ex2_defaultdict_train_acc", "ex4_device_count_view_sampler", "ex1_sample_std",
+         "ex2_seed_once", "ex4_no_eval_mode", "cell4_no_zero_grad", "robust_warning", "robust_hidden_timeout",
+         "robust_interrupt_loop", "robust_kernel_death", "robust_hidden_exit", "robust_huge_output")
+MIXED_CELL_TIMEOUT_S = 15
 PLAIN_KERNEL_MANAGER = "jupyter_client.manager.AsyncKernelManager"
 KERNEL_ENV = {"OMP_NUM_THREADS": "1"}
 
@@ -245,6 +256,18 @@ def setup_course(workdir, copies):
     return course, REFERENCE.student, [s.student for s in batch]
 
 
+def setup_mixed(course):
+    """Submit the mixed batch into `course`; returns the student ids (samples missing by name are skipped)."""
+    sys.path.insert(0, str(REPO))
+    import sample_submissions
+    from sample_submissions.robustness import SAMPLES as ROBUST
+
+    by_name = {s.student: s for s in [*sample_submissions.ALL, *ROBUST]}
+    samples = [dataclasses.replace(by_name[name], student=f"mixed-{name}") for name in MIXED if name in by_name]
+    grading.submit(course, samples)
+    return [s.student for s in samples]
+
+
 def check_grades(course, students):
     """Every student's autograded total; they must all equal the maximum (the reference is correct)."""
     results = grading.read_results(course, students)
@@ -329,6 +352,11 @@ def report(result):
         s = stats[name]
         lines.append(f"{name:<16}{s['median']:>10.2f}{s['min']:>9.2f}{s['n']:>3}{to_floor[name]['median']:>9.2f}  "
                      + ABOUT[name].replace("N copies", f"{copies} copies"))
+    if "mixed_serial" in stats and "mixed_parallel" in stats:
+        n = len(MIXED)
+        lines.append(f"mixed batch of {n}: {stats['mixed_serial']['median'] / n:.2f} s per student with 1 grader, "
+                     f"{stats['mixed_parallel']['median'] / n:.2f} s with {result['config']['workers']} "
+                     f"(speed-up {stats['mixed_serial']['median'] / stats['mixed_parallel']['median']:.2f}x)")
     if "batch_serial" in stats:
         per = stats["batch_serial"]["median"] / copies
         lines.append(f"{'(per copy)':<16}{per:>10.2f}{'':>9}{'':>3}{per / stats['floor']['median']:>9.2f}  "
@@ -431,6 +459,10 @@ def _run(copies, repeat, out, workdir, workers, log):
         raw["batch_parallel"].append(grading.autograde(course, batch, workers=workers))
         log("bench: generate_feedback ...")
         raw["feedback"].append(run_feedback(course, [s for s in others if s not in batch]))
+        mixed = setup_mixed(course)
+        log(f"bench: a mixed batch of {len(mixed)} with 1 grader, then {workers} ...")
+        raw["mixed_serial"].append(grading.autograde(course, mixed, workers=1, check=False, cell_timeout=MIXED_CELL_TIMEOUT_S))
+        raw["mixed_parallel"].append(grading.autograde(course, mixed, workers=workers, check=False, cell_timeout=MIXED_CELL_TIMEOUT_S))
         log(f"bench: autograding {copies} copies on a local Dask cluster ({workers} workers) ...")
         distributed_batch = run_distributed_batch(course, batch, workers, workdir, log)
 

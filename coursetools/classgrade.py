@@ -44,6 +44,7 @@ class Status:
     notes: list = field(default_factory=list)
     mode: str = ""  # how the kernel ran: "sandboxed" or "unsandboxed" (from the grading notes)
     feedback_failed: bool = False
+    worker: str = ""  # the Dask worker that graded the student ("" when graded on this machine)
 
     @property
     def label(self):
@@ -85,10 +86,10 @@ def check_submissions(root):
     return statuses
 
 
-def ensure_assignment(root, db_url):
+def ensure_assignment(root, db_url=None):
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(db_url) as gb:
+    with Gradebook(gradebook_url(root, db_url)) as gb:
         try:
             gb.find_assignment(ASSIGNMENT)
             return
@@ -120,7 +121,6 @@ def grade_class(root, workers=None, quiet=False, only=None, db_url=None, cell_ti
             for folder in ("autograded", "feedback"):
                 shutil.rmtree(root / folder / student / ASSIGNMENT, ignore_errors=True)
     to_grade = [s for s in run if statuses[s].graded]
-    flags = [f"--RobustExecute.timeout={int(cell_timeout)}"] if cell_timeout else []
     done = []
 
     def on_done(student, code):
@@ -131,7 +131,7 @@ def grade_class(root, workers=None, quiet=False, only=None, db_url=None, cell_ti
 
     seconds = 0.0
     if to_grade:
-        seconds = grading.autograde(root, to_grade, workers, check=False, db_url=db_url, flags=flags,
+        seconds = grading.autograde(root, to_grade, workers, check=False, db_url=db_url, cell_timeout=cell_timeout,
                                     logs=root / "build" / "class" / "logs", on_done=on_done)
     in_gradebook = submitted_students(url, ASSIGNMENT)
     graded = [s for s, st in statuses.items() if st.graded and s in in_gradebook
@@ -145,60 +145,73 @@ def grade_class(root, workers=None, quiet=False, only=None, db_url=None, cell_ti
             status.graded = False
             status.reason = (f"autograding failed (log: build/class/logs/{student}.log)" if student in to_grade
                              else "not graded yet")
-    if results:
-        feedback = [s for s in run if s in results]
-        if feedback:
-            others = [s for s in statuses if s not in feedback]
-            args = ["generate_feedback", ASSIGNMENT, "--force"]
-            if others:
-                args.append("--CourseDirectory.student_id_exclude=" + ",".join(others))
-            proc = grading.nbgrader(args, root, check=False, db_url=db_url)
-            for student in feedback:
-                html = root / "feedback" / student / ASSIGNMENT / (NB_NAME + ".html")
-                if not html.exists():
-                    statuses[student].feedback_failed = True
-                    statuses[student].notes.append("feedback could not be generated: " +
-                                                   (proc.stderr or proc.stdout).strip().splitlines()[-1][:120]
-                                                   if (proc.stderr or proc.stdout).strip() else "feedback missing")
+    generate_feedback(root, [s for s in run if s in results], statuses, db_url=db_url)
     write_csv(root / f"grades_{ASSIGNMENT}.csv", statuses, results)
     return statuses, results, seconds
+
+
+def generate_feedback(root, students, statuses, db_url=None):
+    """`nbgrader generate_feedback` for `students`; one whose feedback is missing afterwards gets
+    the status `graded, no feedback` and the reason in its notes."""
+    if not students:
+        return
+    others = [s for s in statuses if s not in students]
+    args = ["generate_feedback", ASSIGNMENT, "--force"]
+    if others:
+        args.append("--CourseDirectory.student_id_exclude=" + ",".join(others))
+    for student in students:  # stale feedback must not pass for new
+        (root / "feedback" / student / ASSIGNMENT / (NB_NAME + ".html")).unlink(missing_ok=True)
+    proc = grading.nbgrader(args, root, check=False, db_url=db_url)
+    log = (proc.stdout + proc.stderr).splitlines()
+    for student in students:
+        if not (root / "feedback" / student / ASSIGNMENT / (NB_NAME + ".html")).exists():
+            errors = [line for line in log if "ERROR" in line and student in line] or [line for line in log if "ERROR" in line]
+            statuses[student].feedback_failed = True
+            statuses[student].notes.append("feedback could not be generated" +
+                                           (f": {errors[0].strip()[:120]}" if errors else ""))
 
 
 def write_csv(path, statuses, results):
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "status", *grading.PARTS, "autograded", "autograded_max", "reason", "notes", "mode"])
+        writer.writerow(["student", "status", *grading.PARTS, "autograded", "autograded_max", "reason", "notes", "mode",
+                         "worker"])
         for student, status in sorted(statuses.items()):
             r, notes = results.get(student), "; ".join(status.notes)
             if r is None:
                 writer.writerow([student, status.label, *[""] * len(grading.PARTS), "", "", status.reason, notes,
-                                 status.mode])
+                                 status.mode, status.worker])
             else:
                 reason = "; ".join(f"{k}: {v}" for k, v in r.failures.items())
                 writer.writerow([student, status.label, *[f"{r.parts[p][0]:g}" for p in grading.PARTS],
-                                 f"{r.total:g}", f"{r.maximum:g}", reason, notes, status.mode])
+                                 f"{r.total:g}", f"{r.maximum:g}", reason, notes, status.mode, status.worker])
     return path
 
 
 def summary(statuses, results):
-    head = f"{'student':<26}{'status':<12}" + "".join(f"{p:>6}" for p in grading.PARTS) + f"{'auto':>8}  reason"
+    """One row per student: status, autograded points per part, and the first reason and notes;
+    a `worker` column when a cluster graded the class."""
+    workers = any(st.worker for st in statuses.values())
+    width = max([len(st.worker) for st in statuses.values()] + [6]) + 2 if workers else 0
+    head = (f"{'student':<26}{'status':<12}" + (f"{'worker':<{width}}" if workers else "")
+            + "".join(f"{p:>6}" for p in grading.PARTS) + f"{'auto':>8}  reason")
     lines = [head, "-" * len(head)]
     for student, status in sorted(statuses.items()):
         r = results.get(student)
+        row = f"{student:<26}{status.label:<12}" + (f"{status.worker:<{width}}" if workers else "")
         if r is None:
-            lines.append(f"{student:<26}{status.label:<12}" + "".join(f"{'-':>6}" for _ in grading.PARTS)
-                         + f"{'-':>8}  {status.reason}")
+            lines.append(row + "".join(f"{'-':>6}" for _ in grading.PARTS) + f"{'-':>8}  {status.reason}")
             continue
         first = next(iter(r.failures.items()), None)
         reason = f"{first[0]}: {first[1]}" if first else ""
         if status.notes:
             reason = (reason + " | " if reason else "") + "; ".join(status.notes)
-        lines.append(f"{student:<26}{status.label:<12}" + "".join(f"{r.parts[p][0]:>6g}" for p in grading.PARTS)
+        lines.append(row + "".join(f"{r.parts[p][0]:>6g}" for p in grading.PARTS)
                      + f"{r.total:>5g}/{r.maximum:<3g} {reason[:150]}")
     return "\n".join(lines)
 
 
-def main(root, workers=None, only=None, db_url=None):
+def main(root, workers=None, only=None, db_url=None, scheduler=None):
     submitted = Path(root) / "submitted"
     if not submitted.is_dir() or not any(p.is_dir() for p in submitted.iterdir()):
         print(f"nothing to grade: put each submission in {submitted}/<student>/{ASSIGNMENT}/{NOTEBOOK} "
@@ -206,7 +219,12 @@ def main(root, workers=None, only=None, db_url=None):
         return 2
     which = "every submission" if not only else ", ".join(only)
     print(f"grading {which} under {submitted} ...", flush=True)
-    statuses, results, seconds = grade_class(root, workers, only=only, db_url=db_url)
+    if scheduler:  # one task per student on a Dask cluster (coursetools/distributed.py)
+        from .distributed import grade_class_on_cluster
+
+        statuses, results, seconds = grade_class_on_cluster(root, scheduler, only=only, db_url=db_url)
+    else:
+        statuses, results, seconds = grade_class(root, workers, only=only, db_url=db_url)
     print(summary(statuses, results))
     n_bad = sum(not s.graded or s.feedback_failed for s in statuses.values())
     print(f"\n{len(results)} graded, {n_bad} not graded or without feedback, autograding took {seconds:.1f} s "

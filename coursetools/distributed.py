@@ -45,6 +45,7 @@ from collections.abc import Callable
 
 from . import ASSIGNMENT, NOTEBOOK, REPO
 from . import grading
+from .gradebook import clear_auto_scores, gradebook_url
 
 WORKER_DIR_VARIABLE = "WEEK13_WORKER_DIR"
 # What a worker's scratch course is made of: the files local grading reads, from the worker's clone.
@@ -164,9 +165,7 @@ def grade_on_worker(*, student: str, files: dict[str, bytes], db_url: str | None
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
-    env = grading.nbgrader_env()
-    if db_url:
-        env[grading.DB_URL_VARIABLE] = db_url
+    env = grading.nbgrader_env(db_url=db_url or os.environ.get(grading.DB_URL_VARIABLE))
     logs, ok, reason = [], True, ""
     deadline = time.monotonic() + timeout_s
     for args in (["autograde", ASSIGNMENT, "--student", student, "--force"],
@@ -199,67 +198,20 @@ def grade_on_worker(*, student: str, files: dict[str, bytes], db_url: str | None
 
 # --------------------------------------------------------------------------- client side
 
-def find_notebook(folder: Path) -> tuple[Path | None, str]:
-    """(path, note) of the submitted notebook, or (None, reason): the same rule as local grading
-    (an exact name, else the only .ipynb, renamed ones included)."""
-    exact = folder / NOTEBOOK
-    if exact.is_file():
-        return exact, ""
-    candidates = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-    if len(candidates) == 1:
-        return candidates[0], f"notebook found as {candidates[0].relative_to(folder)}"
-    if not candidates:
-        return None, f"no notebook in the submission (expected {NOTEBOOK})"
-    return None, f"{len(candidates)} notebooks and none named {NOTEBOOK}: " + ", ".join(p.name for p in candidates)
-
-
-def submission_files(root: Path, student: str) -> tuple[dict[str, bytes] | None, str]:
-    """The files to send for `student` ({relpath: bytes}, note), or (None, reason not to send).
-
-    File-level problems are settled here, never on a worker: no notebook, several notebooks, a
-    notebook that is not valid notebook JSON. A renamed notebook is sent under its proper name.
-    """
-    import nbformat
-
+def submission_files(root: Path, student: str) -> dict[str, bytes]:
+    """Every file of the student's submission folder, as it is: the worker's own autograde
+    pipeline finds a renamed notebook exactly as local grading does."""
     folder = Path(root) / "submitted" / student / ASSIGNMENT
-    path, note = find_notebook(folder)
-    if path is None:
-        return None, note
-    try:
-        nbformat.read(str(path), as_version=4)
-    except Exception as e:  # invalid JSON, not a notebook, unreadable
-        return None, f"the notebook cannot be read ({type(e).__name__}: {str(e)[:80]})"
-    files = {}
-    for p in sorted(folder.rglob("*")):
-        if p.is_file() and ".ipynb_checkpoints" not in p.parts and p.suffix != ".ipynb":
-            files[str(p.relative_to(folder))] = p.read_bytes()
-    files[NOTEBOOK] = path.read_bytes()
-    return files, note
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
+            if p.is_file() and ".ipynb_checkpoints" not in p.parts}
 
 
-def forget(db_url: str | None, root: Path, students: list[str]) -> None:
-    """Remove the students' gradebook submissions and client-side autograded/feedback folders, so
-    that a student who ends not graded never keeps an old (or half-written) score."""
-    from nbgrader.api import Gradebook, MissingEntry
-
-    saved = os.environ.get(grading.DB_URL_VARIABLE)
-    if db_url:
-        os.environ[grading.DB_URL_VARIABLE] = db_url
-    try:
-        with Gradebook(grading.gradebook_url(root)) as gb:
-            for student in students:
-                try:
-                    gb.remove_submission(ASSIGNMENT, student)
-                except MissingEntry:
-                    pass
-    finally:
-        if db_url:
-            if saved is None:
-                os.environ.pop(grading.DB_URL_VARIABLE, None)
-            else:
-                os.environ[grading.DB_URL_VARIABLE] = saved
-    for folder in ("autograded", "feedback"):
-        for student in students:
+def forget(db_url: str, root: Path, students: list[str]) -> None:
+    """Before grading (and after a task that failed): no autograded score, notebook or feedback of
+    the students stays behind. Hand grades, comments and extra credit stay."""
+    for student in students:
+        clear_auto_scores(db_url, ASSIGNMENT, student)
+        for folder in ("autograded", "feedback"):
             shutil.rmtree(Path(root) / folder / student / ASSIGNMENT, ignore_errors=True)
 
 
@@ -297,20 +249,22 @@ def grade_on_cluster(*, root: Path, students: list[str], scheduler: str, db_url:
     from distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
 
+    from .classgrade import check_submissions
+
     root = Path(root).resolve()
-    db_url = db_url or grading.gradebook_url(root)
+    db_url = gradebook_url(root, db_url)
     on_this_machine = any(h in scheduler for h in ("127.0.0.1", "localhost", "[::1]"))
     if db_url.startswith("sqlite") and not on_this_machine:  # on one machine a SQLite file is shared
         raise ValueError("grading on a cluster needs a gradebook every worker reaches (e.g. PostgreSQL, "
                          "$WEEK13_DB_URL or --db-url), not a SQLite file")
     outcomes: dict[str, dict] = {}
-    payloads: dict[str, tuple[dict[str, bytes], str]] = {}
+    payloads: dict[str, dict[str, bytes]] = {}
+    checked = check_submissions(root)  # the same rule as local grading: unreadable files are not sent
     for student in students:
-        files, note = submission_files(root, student)
-        if files is None:
-            outcomes[student] = _failed(student, note)
+        if not checked[student].graded:
+            outcomes[student] = _failed(student, checked[student].reason)
         else:
-            payloads[student] = (files, note)
+            payloads[student] = submission_files(root, student)
     forget(db_url, root, list(students))
     for student in students:
         if student in outcomes and on_done:
@@ -325,7 +279,7 @@ def grade_on_cluster(*, root: Path, students: list[str], scheduler: str, db_url:
 
         def send():
             student = pending.pop(0)
-            future = client.submit(grade_on_worker, student=student, files=payloads[student][0],
+            future = client.submit(grade_on_worker, student=student, files=payloads[student],
                                    db_url=db_url, timeout_s=timeout_s, pure=False,
                                    key=f"grade-{ASSIGNMENT}-{student}-{time.time_ns()}")
             by_key[future.key] = student
@@ -346,7 +300,6 @@ def grade_on_cluster(*, root: Path, students: list[str], scheduler: str, db_url:
             if pending:
                 send()
             outcome.setdefault("sent", True)
-            outcome["note"] = payloads[student][1]
             if outcome["ok"]:
                 _write(root / "autograded" / student / ASSIGNMENT, outcome["autograded"])
                 _write(root / "feedback" / student / ASSIGNMENT, outcome["feedback"])
@@ -370,14 +323,12 @@ def _allowed_failures(client) -> str:
 def grade_class_on_cluster(root: Path, scheduler: str, *, only: list[str] | None = None, quiet: bool = False,
                            db_url: str | None = None):
     """`grade-class --scheduler`: the same (statuses, results, seconds) as classgrade.grade_class,
-    graded on the cluster. Each graded student's Status carries the note `worker: NAME`, so
-    classgrade.summary and write_csv say which worker graded whom without any change to them."""
+    graded on the cluster; each Status also says which worker graded the student."""
     from . import classgrade
 
     root = Path(root).resolve()
-    if db_url:
-        os.environ[grading.DB_URL_VARIABLE] = db_url
-    classgrade.ensure_assignment(root)
+    url = gradebook_url(root, db_url)
+    classgrade.ensure_assignment(root, url)
     students = sorted(p.name for p in (root / "submitted").iterdir() if (p / ASSIGNMENT).is_dir())
     if only is not None:
         unknown = sorted(set(only) - set(students))
@@ -393,36 +344,31 @@ def grade_class_on_cluster(root: Path, scheduler: str, *, only: list[str] | None
                   flush=True)
 
     start = time.perf_counter()
-    outcomes = grade_on_cluster(root=root, students=students, scheduler=scheduler, on_done=progress)
+    outcomes = grade_on_cluster(root=root, students=students, scheduler=scheduler, db_url=url, on_done=progress)
     seconds = time.perf_counter() - start
-    statuses, results = class_statuses(root, outcomes)
+    statuses, results = class_statuses(root, outcomes, db_url=url)
     classgrade.write_csv(root / f"grades_{ASSIGNMENT}.csv", statuses, results)
     return statuses, results, seconds
 
 
 def class_statuses(root: Path, outcomes: dict[str, dict], *, db_url: str | None = None):
-    """(statuses, results) in classgrade's types from grade_on_cluster's outcomes; results are read
-    back from the gradebook. A graded student's Status notes say `worker: NAME`."""
+    """(statuses, results) in classgrade's types from grade_on_cluster's outcomes: results read back
+    from the gradebook, notes from the grading notes the worker sent back, and the worker's name."""
     from . import classgrade
+    from .nbgrader_ext import NOTES_SUFFIX, read_notes
 
-    saved = os.environ.get(grading.DB_URL_VARIABLE)
-    if db_url:
-        os.environ[grading.DB_URL_VARIABLE] = db_url
-    try:
-        results = grading.read_results(root, [s for s, o in outcomes.items() if o["ok"]])
-    finally:
-        if db_url:
-            if saved is None:
-                os.environ.pop(grading.DB_URL_VARIABLE, None)
-            else:
-                os.environ[grading.DB_URL_VARIABLE] = saved
+    url = gradebook_url(root, db_url)
+    results = grading.read_results(root, [s for s, o in outcomes.items() if o["ok"]], db_url=url)
     statuses = {}
     for student, outcome in outcomes.items():
         status = statuses[student] = classgrade.Status(student, graded=student in results)
-        if outcome["note"]:
-            status.notes.append(outcome["note"])
-        if outcome["worker"]:
-            status.notes.append(f"worker: {outcome['worker']}")
+        notes = read_notes(Path(root) / "autograded" / student / ASSIGNMENT / (NOTEBOOK.removesuffix(".ipynb") + NOTES_SUFFIX))
+        status.notes = [*notes.get("notes", []), *notes.get("review", [])]
+        status.mode = notes.get("mode", "")
+        status.worker = outcome["worker"]
+        if outcome["ok"] and outcome.get("reason"):  # graded, but generate_feedback failed
+            status.feedback_failed = True
+            status.notes.append(outcome["reason"])
         if not status.graded:
             status.reason = outcome["reason"] or "not graded"
     return statuses, results

@@ -64,7 +64,10 @@ NBGRADER = [sys.executable, "-c", "import sys; sys.modules.setdefault('rfc3987_s
 from .gradebook import DB_URL_VARIABLE, gradebook_url  # noqa: E402,F401  (one rule for the URL)
 
 
-def nbgrader_env(threads=1, db_url=None):
+CELL_TIMEOUT_VARIABLE = "WEEK13_CELL_TIMEOUT"  # nbgrader_config.py reads it (the per-cell limit, seconds)
+
+
+def nbgrader_env(threads=1, db_url=None, cell_timeout=None):
     """The environment of an nbgrader child process: this Python's bin/ first, `threads` kernel
     threads, and the gradebook URL only when given: a scratch course never inherits an
     instructor's $WEEK13_DB_URL (its gradebook.db is its own)."""
@@ -74,6 +77,8 @@ def nbgrader_env(threads=1, db_url=None):
     env.pop(DB_URL_VARIABLE, None)
     if db_url:
         env[DB_URL_VARIABLE] = db_url
+    if cell_timeout:
+        env[CELL_TIMEOUT_VARIABLE] = str(int(cell_timeout))
     return env
 
 
@@ -107,14 +112,14 @@ def submit(workdir, samples):
         sample.write(workdir / "submitted", release_nb, source_nb)
 
 
-def autograde(workdir, students, workers=None, check=True, db_url=None, flags=(), logs=None, on_done=None):
+def autograde(workdir, students, workers=None, check=True, db_url=None, cell_timeout=None, logs=None, on_done=None):
     """Autograde `students` with `workers` nbgrader processes at a time, sharing the gradebook.
 
     Work is handed out one student at a time to whichever worker is free (a slow or hanging
     submission holds back no one else), and each `nbgrader autograde --student` writes its log
-    to a file (`logs`/<student>.log), so no pipe can fill up and block a worker. `flags` are
-    extra nbgrader options (e.g. `--RobustExecute.timeout=15`); `on_done(student, returncode)`
-    is called as each finishes. Returns the wall seconds.
+    to a file (`logs`/<student>.log), so no pipe can fill up and block a worker. `cell_timeout`
+    overrides the per-cell limit of nbgrader_config.py; `on_done(student, returncode)` is
+    called as each finishes. Returns the wall seconds.
     """
     import queue
     import threading
@@ -135,8 +140,8 @@ def autograde(workdir, students, workers=None, check=True, db_url=None, flags=()
                 return
             log = logs / f"{student}.log"
             with open(log, "w") as out:
-                code = subprocess.run([*NBGRADER, "autograde", ASSIGNMENT, "--force", "--student", student, *flags],
-                                      cwd=workdir, env=nbgrader_env(db_url=db_url), stdout=out,
+                code = subprocess.run([*NBGRADER, "autograde", ASSIGNMENT, "--force", "--student", student],
+                                      cwd=workdir, env=nbgrader_env(db_url=db_url, cell_timeout=cell_timeout), stdout=out,
                                       stderr=subprocess.STDOUT).returncode
             if code != 0:
                 failed.append((student, log))
@@ -232,6 +237,8 @@ def problems(sample, result):
     if not sample.answered:
         return [] if result.total == 0 else [f"expected 0 points, got {result.total:g}"]
     out = []
+    if sample.fails and set(result.failures) != set(sample.fails):
+        out.append(f"expected exactly {sorted(sample.fails)} to fail, got {sorted(result.failures)}")
     for part in PARTS:
         score, maximum = result.parts[part]
         if part in sample.loses and score >= maximum:

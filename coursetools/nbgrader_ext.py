@@ -162,7 +162,17 @@ class RobustExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = None  # set when the first cell starts: kernel start-up is not the student's time
         self._replay = []  # sources of the cells that ran without error, in order
-        return super().preprocess(nb, resources, km)
+        self._sandboxed = None  # how the kernel ran, read while it runs (nbclient drops km at the end)
+        # The timeout's error is derived from the timeout actually in force (a flag may change it).
+        message = f"the cell ran longer than {self.timeout} s and was interrupted"
+        self.error_on_timeout = {"ename": "CellTimeoutError", "evalue": message,
+                                 "traceback": [f"CellTimeoutError: {message}"]}
+        nb, resources = super().preprocess(nb, resources, km)
+        if resources and "nbgrader" in resources:  # autograding: say how the kernel ran
+            sandboxed = self._sandboxed
+            mode = "sandboxed" if sandboxed else "unsandboxed" if sandboxed is False else "plain kernel"
+            add_notes(notes_path(_coursedir(self), resources), mode=mode)
+        return nb, resources
 
     async def _run_quietly(self, code, timeout, user_expressions=None):
         """Execute `code` outside the notebook's record; the reply, or None on timeout."""
@@ -194,6 +204,8 @@ class RobustExecute(Execute):
         return value.get("status") == "ok" and value.get("data", {}).get("text/plain") == repr(nonce)
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
+        if self._sandboxed is None:
+            self._sandboxed = getattr(self.km, "sandboxed", None)
         if cell.cell_type != "code" or not cell.source.strip():
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         if self._deadline is None:

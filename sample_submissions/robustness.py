@@ -154,3 +154,106 @@ get_ipython().events.register("pre_run_cell", _cheat)
     Sample("robust_wrong_kernelspec", "a notebook saved with a Julia kernelspec", transform=other_kernelspec),
     Sample("robust_huge_output", "3 MB of stored output and 30,000 printed lines", transform=huge_outputs),
 ]
+
+
+# ------------------------------------------------------------------ answers where students put them
+
+def _solution_source(nb, gid):
+    return next(c.source for c in nb.cells if nbs.grade_id(c) == gid)
+
+
+def answer_in_new_cell(gid, keep_stub=False, empty_stub=False):
+    """The solution cell deleted (or left as the stub, or emptied), the answer in a new plain cell
+    just before where the solution cell was."""
+    def transform(nb):
+        nb = copy.deepcopy(nb)
+        out = []
+        for cell in nb.cells:
+            if nbs.grade_id(cell) == gid:
+                answer = nbformat.v4.new_code_cell(cell.source)
+                answer.id = f"my-{gid.replace('_', '-')}"
+                out.append(answer)
+                if keep_stub or empty_stub:
+                    cell.source = "" if empty_stub else _release_stub(gid)
+                    out.append(cell)
+                continue
+            out.append(cell)
+        nb.cells = out
+        return nb
+    return transform
+
+
+def _release_stub(gid):
+    from coursetools import RELEASE_NB
+
+    return _solution_source(nbs.read(RELEASE_NB), gid)
+
+
+def move_solution_after(gid, after_id):
+    def transform(nb):
+        nb = copy.deepcopy(nb)
+        cell = next(c for c in nb.cells if nbs.grade_id(c) == gid)
+        nb.cells.remove(cell)
+        index = next(i for i, c in enumerate(nb.cells) if c.get("id") == after_id)
+        nb.cells.insert(index + 1, cell)
+        return nb
+    return transform
+
+
+FREE_POINTS = '''
+resume_matches = True
+params_identical = True
+schedules = {name: {"lr": [1e-3] * 50, "train_loss": [0.1] * 50, "test_loss": [0.1] * 50, "test_acc": [1.0] * 50}
+             for name in ("constant", "cosine")}
+'''
+
+
+def claim_free_points(nb):
+    """Cell 5 without the optimiser and RNG state, no compare_schedulers at all, and the flags the
+    old tests read set by hand in the student's own cells."""
+    nb = copy.deepcopy(nb)
+    out = []
+    for cell in nb.cells:
+        out.append(cell)
+        if cell.get("id") in ("cell5-resume", "ex2-run"):
+            flags = nbformat.v4.new_code_cell(FREE_POINTS.strip())
+            flags.id = "my-flags-" + cell.id
+            out.append(flags)
+    nb.cells = out
+    return nb
+
+
+# A fit that misbehaves only when a hidden check calls it (epochs=2: ex4_hidden_moves_to_device);
+# the visible tests and the notebook's own run use other epoch counts.
+_IN_HIDDEN_CHECK = "    if epochs == 2:\n"
+HIDDEN_LOOP = {"ex4_solution": [("    model.to(device)\n", _IN_HIDDEN_CHECK + "        import time\n"
+                                 "        while True:\n            time.sleep(0.01)\n    model.to(device)\n")]}
+HIDDEN_SWALLOW = {"ex4_solution": [("    model.to(device)\n", _IN_HIDDEN_CHECK + "        import time\n"
+                                    "        while True:\n            try:\n                time.sleep(0.01)\n"
+                                    "            except KeyboardInterrupt:\n                pass\n    model.to(device)\n")]}
+HIDDEN_EXIT = {"ex4_solution": [("    model.to(device)\n", _IN_HIDDEN_CHECK + "        import os\n"
+                                 "        os._exit(3)\n    model.to(device)\n")]}
+
+SAMPLES += [
+    Sample("robust_answer_in_new_cell", "deletes the Exercise 1 solution cell and writes the class in a new cell",
+           transform=answer_in_new_cell("ex1_solution")),
+    Sample("robust_answer_before_stub", "writes fit in a new cell before the untouched Exercise 4 stub",
+           transform=answer_in_new_cell("ex4_solution", keep_stub=True)),
+    Sample("robust_emptied_solution", "empties the Exercise 2 solution cell, the answer in a new cell above it",
+           transform=answer_in_new_cell("ex2_solution", empty_stub=True)),
+    Sample("robust_moved_solution", "moves the Cell 6 solution cell below its test cell",
+           transform=move_solution_after("cell6_solution", "cell6-tests-gradients")),
+    Sample("robust_free_points", "no compare_schedulers, a checkpoint without optimiser and RNG state, and "
+           "resume_matches / params_identical / schedules set by hand",
+           {"cell5_solution": [('        "optimizer_state_dict": optimizer.state_dict(),\n', ""),
+                               ('        "rng_state": torch.get_rng_state(),\n', ""),
+                               ('    optimizer.load_state_dict(checkpoint["optimizer_state_dict"])\n', ""),
+                               ('    torch.set_rng_state(checkpoint["rng_state"])\n', "")],
+            "ex2_solution": "def compare_schedulers(make_model, train_loader, test_loader, epochs=50, lr=1e-3, seed=0):\n"
+                            "    return schedules"},
+           loses=("cell5", "ex2"), transform=claim_free_points),
+    Sample("robust_hidden_timeout", "fit loops forever when a hidden check calls it", HIDDEN_LOOP, loses=("ex4",)),
+    Sample("robust_hidden_swallow", "fit swallows the interrupt in an endless loop inside a hidden check",
+           HIDDEN_SWALLOW, loses=("ex4",)),
+    Sample("robust_hidden_exit", "fit kills the kernel inside a hidden check", HIDDEN_EXIT, loses=("ex4",)),
+]

@@ -18,6 +18,7 @@ from coursetools import ASSIGNMENT, NOTEBOOK, classgrade, grading, rebuild
 from coursetools import notebooks as nbs
 from coursetools.gradebook import gradebook_url, submitted_students
 from coursetools.nbgrader_ext import RobustExecute, NotRunIsFailure
+from hidden_lines import hidden_lines
 from sample_submissions.robustness import SAMPLES
 
 ROBUST = {s.student: s for s in SAMPLES}
@@ -107,6 +108,43 @@ def test_feedback_per_part_without_hidden_code(robust_class):
     assert "should be 0.0190097" in html.unescape(feedback), "the failing check's message is in the feedback"
 
 
+@pytest.mark.parametrize("student", ["robust_hidden_timeout", "robust_hidden_swallow", "robust_hidden_exit",
+                                     "robust_kernel_death", "robust_interrupt_loop"])
+def test_no_hidden_code_when_a_timeout_interrupt_or_dying_kernel_cuts_through_a_check(robust_class, student):
+    root, _, statuses, results = robust_class
+    failures = results[student].failures
+    expected = {"robust_hidden_timeout": "CheckFailed: ex4_hidden_moves_to_device: interrupted",
+                "robust_hidden_swallow": "CellTimeoutError", "robust_hidden_exit": "KernelDied"}.get(student)
+    if expected:
+        assert failures.get("ex4_hidden_moves_to_device", "").startswith(expected), failures
+    text = html.unescape(re.sub(r"<[^>]+>", "", (root / "feedback" / student / ASSIGNMENT /
+                                                 NOTEBOOK.replace(".ipynb", ".html")).read_text()))
+    own = (root / "submitted" / student / ASSIGNMENT / NOTEBOOK).read_text()
+    leaked = [line for line in hidden_lines() if line in text and json.dumps(line)[1:-1] not in own]
+    assert leaked == [], leaked[:3]
+    assert "Traceback" not in text and 'File "' not in text
+
+
+def test_answers_count_where_students_put_them(robust_class):
+    """A deleted, emptied, stub-left or moved solution cell: the answer elsewhere earns its points,
+    and the student reads why in a note (feedback) and the instructor in the summary."""
+    root, _, statuses, results = robust_class
+    for student, note in (("robust_answer_in_new_cell", "ex1_solution: the solution cell was deleted"),
+                          ("robust_answer_before_stub", "ex4_solution: left as the release's stub"),
+                          ("robust_emptied_solution", "ex2_solution: the solution cell is empty"),
+                          ("robust_moved_solution", "cell6_solution: moved")):
+        assert results[student].total == 95, (student, results[student].failures)
+        assert any(n.startswith(note) for n in statuses[student].notes), (student, statuses[student].notes)
+        feedback = (root / "feedback" / student / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")).read_text()
+        assert note.split(": ", 1)[1] in html.unescape(feedback), student
+
+
+def test_no_free_points_for_flags_set_by_hand(robust_class):
+    _, _, _, results = robust_class
+    failures = results["robust_free_points"].failures
+    assert {"cell5_tests_resume", "ex2_tests_structure"} <= set(failures), failures
+
+
 def test_regrading_is_safe_and_never_keeps_a_stale_score(robust_class):
     root, _, statuses, results = robust_class
     again, _, _ = classgrade.grade_class(root, workers=2, quiet=True, only=["robust_warning", "robust_transformer_hack"])
@@ -119,9 +157,13 @@ def test_regrading_is_safe_and_never_keeps_a_stale_score(robust_class):
     submitted.write_text("{ not json")
     after, results_after, _ = classgrade.grade_class(root, workers=1, quiet=True, only=["robust_warning"])
     assert not after["robust_warning"].graded and "robust_warning" not in results_after
-    in_gradebook = submitted_students(gradebook_url(root), ASSIGNMENT)
-    assert "robust_warning" not in in_gradebook, "the gradebook forgot the old submission"
-    assert "reference" in in_gradebook
+    from nbgrader.api import Gradebook
+
+    with Gradebook(gradebook_url(root)) as gb:
+        old = gb.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, "robust_warning")
+        assert all(g.auto_score is None for g in old.grades), "no old autograded score survives a failed regrade"
+    assert "reference" in submitted_students(gradebook_url(root), ASSIGNMENT)
+    assert not (root / "feedback" / "robust_warning" / ASSIGNMENT).exists(), "no old feedback either"
     with open(root / f"grades_{ASSIGNMENT}.csv", newline="") as f:
         row = next(r for r in csv.DictReader(f) if r["student"] == "robust_warning")
     assert row["status"] == "not graded" and row["autograded"] == ""
@@ -181,7 +223,7 @@ def test_code_that_reaches_into_the_kernel_is_flagged_for_review(robust_class):
     root, _, statuses, _ = robust_class
     flagged = {s for s, st in statuses.items() if any(n.startswith("review by hand") for n in st.notes)}
     assert flagged == {"robust_custom_exc_hack", "robust_transformer_hack", "robust_event_hack",
-                       "robust_monkeypatch_hack", "robust_kernel_death"}
+                       "robust_monkeypatch_hack", "robust_kernel_death", "robust_hidden_exit"}
     with open(root / f"grades_{ASSIGNMENT}.csv", newline="") as f:
         notes = {row["student"]: row["notes"] for row in csv.DictReader(f)}
     assert "review by hand: the code touches IPython hooks" in notes["robust_transformer_hack"]

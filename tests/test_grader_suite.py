@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 import pytest
+from hidden_lines import hidden_lines as _hidden_lines
 
 from coursetools import ASSIGNMENT, NOTEBOOK, REPO, grading
 from coursetools import notebooks as nbs
@@ -59,25 +60,6 @@ def test_regrading_gives_the_same_grades(graded_class):
     for student in again:
         assert regraded[student].parts == results[student].parts
         assert regraded[student].failures == results[student].failures
-
-
-def _public_lines():
-    """Lines every student sees: the release notebook's cells (e.g. the contract's `def fit(...)`)."""
-    nb = nbs.read(REPO / "release" / ASSIGNMENT / NOTEBOOK)
-    return {line.strip() for cell in nb.cells for line in cell.source.splitlines()}
-
-
-def _hidden_lines():
-    """Distinctive lines of the hidden tests: long enough not to occur by chance in a notebook,
-    and not public already (a line the release shows is no secret)."""
-    public = _public_lines()
-    lines = set()
-    for path in (REPO / "autograder").rglob("*.py"):
-        for line in path.read_text().splitlines():
-            line = line.strip()
-            if len(line) >= 30 and not line.startswith(("#", "import ", "from ")) and line not in public:
-                lines.add(line)
-    return lines
 
 
 def test_feedback_and_release_never_show_hidden_tests(graded_class):
