@@ -12,8 +12,8 @@ in every other part, and must change nothing outside its own autograded folder:
 - hostile_network: a correct notebook that connects to a server on 127.0.0.1:HOSTILE_PORT;
 - hostile_fork_bomb: `get_device` and `fit` (Exercise 4) fork until fork fails, every child staying
   alive: stopped by the sandbox's process limit, Exercise 4 scores 0 (BlockingIOError);
-- hostile_memory_hog: `fit` allocates memory until it fails: stopped by the memory limit, Exercise 4
-  loses its points (MemoryError);
+- hostile_memory_hog: `get_device` and `fit` allocate memory until it fails: stopped by the memory
+  limit, Exercise 4 scores 0 (MemoryError);
 - hostile_fill_disk: `accumulated_step` (Exercise 3) writes one file without end: stopped by the
   file size limit (OSError: File too large), Exercise 3 loses its points;
 - hostile_print_hidden: a correct notebook that prints the source of autograder/**/*.py: its
@@ -161,8 +161,11 @@ SAMPLES = [
                               FORK_BOMB.strip("\n") + "\n    if torch.cuda.is_available():\n"),
                              ("    model.to(device)\n", FORK_BOMB.strip("\n") + "\n    model.to(device)\n")]},
            loses=("ex4",)),
-    Sample("hostile_memory_hog", "fit allocates memory until it fails",
-           in_function(MEMORY_HOG, "    model.to(device)\n", "ex4_solution"), loses=("ex4",)),
+    Sample("hostile_memory_hog", "get_device and fit allocate memory until it fails",
+           {"ex4_solution": [("    if torch.cuda.is_available():\n",
+                              MEMORY_HOG.strip("\n") + "\n    if torch.cuda.is_available():\n"),
+                             ("    model.to(device)\n", MEMORY_HOG.strip("\n") + "\n    model.to(device)\n")]},
+           loses=("ex4",)),
     Sample("hostile_fill_disk", "accumulated_step writes one file without end",
            in_function(FILL_DISK, "    model.train()\n", "ex3_solution"), loses=("ex3",)),
     Sample("hostile_print_hidden", "prints the source of the hidden checks (autograder/**/*.py)",
