@@ -135,8 +135,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     prlimit = Unicode("prlimit", help="The util-linux prlimit executable that applies the limits").tag(config=True)
     memory_limit = Integer(
         6 * GiB, help="Address space of each sandboxed process, bytes (RLIMIT_AS). A torch kernel "
-                      "reserves about 0.6 GB to start and the course notebook peaks near 1.5 GB; "
-                      "0: no limit").tag(config=True)
+                      "reserves about 0.6 GB to start; the reference notebook grades at full marks "
+                      "under 6 GiB; 0: no limit").tag(config=True)
     process_limit = Integer(
         128, help="Processes and threads in one sandbox (a pids cgroup where one can be made, else "
                   "RLIMIT_NPROC, which does not bind root); 0: no limit").tag(config=True)
