@@ -342,9 +342,10 @@ def test_nothing_outside_each_students_own_folder_changed(hostile_class):
     changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
     assert changed == []
     root = hostile_class["root"]
-    assert not list(root.rglob("planted_by_hostile_student.txt"))[1:], "planted outside its own folder"
     planted = list(root.rglob("planted_by_hostile_student.txt"))
-    assert all("hostile_write_everywhere" in str(p) for p in planted)
+    assert planted, "the submission planted nothing, not even in its own folder: did it run?"
+    own = [root / "autograded" / "hostile_write_everywhere", root / "feedback" / "hostile_write_everywhere"]
+    assert [p for p in planted if not any(p.is_relative_to(folder) for folder in own)] == []
 
 
 @needs_bwrap
