@@ -114,5 +114,7 @@ if (ROOT / "coursetools").is_dir():
     c.SandboxedKernelManager.open_files_limit = 1024
     c.SandboxedKernelManager.file_size_limit = 64 * 1024**2  # largest file a submission may write
     c.SandboxedKernelManager.tmp_size = 256 * 1024**2  # private /tmp and /dev/shm (in memory)
+    # the graded notebook keeps metadata.week13_grading (e.g. which mode graded it) through autograde
+    c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), ("week13_grading",)}
 c.RedactHiddenSource.hidden_dir = str(HIDDEN)  # feedback shows no output line copied from it
 c.RedactHiddenSource.release_dir = str(ROOT / "release")  # ... unless students see it there too
