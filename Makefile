@@ -4,6 +4,7 @@
 # Both create the virtual environment in .venv on first use. Also:
 #   make grade-class  grade every submission under submitted/ (parallel, feedback, grades CSV, summary)
 #                     SCHEDULER=tcp://HOST:8786: on a Dask cluster (make dask-scheduler, make dask-worker)
+#   make check        the fast unit tests (tests/unit: pure functions and preprocessors, seconds)
 #   make lint         the pre-commit hooks (nbstripout on source/ and release/, ruff) on every file
 #   make screenshots  refresh docs/screenshots/ from the browser test
 #   make bench        time running and grading the course on this machine (not a test; benchmarks/README.md)
@@ -14,12 +15,16 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: course test env release notebooks data grade-samples grade-all grade-class dask-scheduler dask-worker lint screenshots bench clean
+.PHONY: course test check env release notebooks data grade-samples grade-all grade-class dask-scheduler dask-worker lint screenshots bench clean
 
 course: release notebooks grade-samples
 
 test: env
 	$(BIN)/python -m pytest
+
+# The fast tier alone: no kernels, no nbgrader processes, no servers.
+check: env
+	$(BIN)/python -m pytest tests/unit -p no:cacheprovider -q
 
 env: $(VENV)/.installed
 

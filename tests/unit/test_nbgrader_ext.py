@@ -1,0 +1,215 @@
+"""coursetools.nbgrader_ext: the pre-convert hook, the notes file, and the preprocessors
+(run directly on in-memory notebooks, no kernel)."""
+
+import json
+from types import SimpleNamespace
+
+import nbformat
+import pytest
+from nbformat.v4 import new_output
+from nbgrader.api import Gradebook
+from traitlets.config import Config
+
+from coursetools import nbgrader_ext as ext
+from coursetools import rebuild as rb
+
+pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
+
+NB = "pytorch_fundamentals"
+
+
+# --- notes file -------------------------------------------------------------------------------
+
+def test_add_notes_creates_the_file_and_read_notes_reads_it(tmp_path):
+    path = tmp_path / "deep" / "nb.grading.json"
+    assert ext.read_notes(path) == {}
+    ext.add_notes(path, notes=["a"], mode="sandboxed")
+    assert ext.read_notes(path) == {"notes": ["a"], "mode": "sandboxed"}
+
+
+def test_add_notes_extends_lists_without_duplicates_and_replaces_other_values(tmp_path):
+    path = tmp_path / "nb.grading.json"
+    ext.add_notes(path, notes=["a", "b"], review=[], mode="plain kernel")
+    ext.add_notes(path, notes=["b", "c"], review=["look"], mode="sandboxed")
+    assert ext.read_notes(path) == {"notes": ["a", "b", "c"], "review": ["look"], "mode": "sandboxed"}
+
+
+# --- prepare_submission (Autograde.pre_convert_hook) -----------------------------------------
+
+@pytest.fixture
+def course(tmp_path, nb):
+    """A course root with a gradebook where alice has an autograded score, and her submission folder."""
+    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
+    with Gradebook(url) as gb:
+        gb.add_assignment("week13")
+        gb.add_notebook(NB, "week13")
+        gb.add_grade_cell("test1", NB, "week13", max_score=1, cell_type="code")
+        gb.add_student("alice")
+        gb.add_submission("week13", "alice")
+        grade = gb.find_grade("test1", NB, "week13", "alice")
+        grade.auto_score, grade.manual_score = 1, 0.5
+        gb.db.commit()
+    folder = tmp_path / "submitted" / "alice" / "week13"
+    folder.mkdir(parents=True)
+    return SimpleNamespace(root=tmp_path, url=url, folder=folder)
+
+
+def alice_grade(course):
+    with Gradebook(course.url) as gb:
+        grade = gb.find_grade("test1", NB, "week13", "alice")
+        return SimpleNamespace(auto=grade.auto_score, manual=grade.manual_score)
+
+
+def test_prepare_submission_points_nbgrader_at_a_lone_renamed_notebook(course, nb):
+    mine = course.folder / "my work (1).ipynb"
+    nbformat.write(nb.notebook(nb.code("x = 1")), str(mine))
+    notebooks = [str(mine)]
+    ext.prepare_submission(assignment="week13", student="*", notebooks=notebooks, db_url=course.url,
+                           notebook_name=NB + ".ipynb")
+    expected = course.folder / (NB + ".ipynb")
+    assert notebooks == [str(expected)]  # nbgrader's own list, changed in place
+    assert expected.read_bytes() == mine.read_bytes()
+    assert mine.exists()  # the student's file stays
+    assert (course.folder / (NB + ".ipynb.renamed-from")).read_text().strip() == "my work (1).ipynb"
+
+
+def test_prepare_submission_leaves_a_correctly_named_notebook_alone(course, nb):
+    right = course.folder / (NB + ".ipynb")
+    nbformat.write(nb.notebook(nb.code("x = 1")), str(right))
+    notebooks = [str(right)]
+    ext.prepare_submission(assignment="week13", student="alice", notebooks=notebooks, db_url=course.url,
+                           notebook_name=NB + ".ipynb")
+    assert notebooks == [str(right)]
+    assert not (course.folder / (NB + ".ipynb.renamed-from")).exists()
+
+
+def test_prepare_submission_clears_the_student_s_auto_scores_only(course, nb):
+    right = course.folder / (NB + ".ipynb")
+    nbformat.write(nb.notebook(nb.code("x = 1")), str(right))
+    assert alice_grade(course).auto == 1
+    ext.prepare_submission(assignment="week13", student="*", notebooks=[str(right)], db_url=course.url,
+                           notebook_name=NB + ".ipynb")
+    after = alice_grade(course)
+    assert after.auto is None and after.manual == 0.5
+
+
+def test_prepare_submission_with_no_notebooks_does_nothing(course):
+    ext.prepare_submission(assignment="week13", student="alice", notebooks=[], db_url=course.url,
+                           notebook_name=NB + ".ipynb")
+    assert alice_grade(course).auto == 1
+
+
+# --- StderrIsNotFailure, NotRunIsFailure --------------------------------------------------------
+
+def test_stderr_becomes_stdout_and_errors_stay(nb):
+    cell = nb.test("t", "import warnings; warnings.warn('x')")
+    cell.outputs = [new_output("stream", name="stderr", text="UserWarning: x\n"),
+                    new_output("error", ename="ValueError", evalue="bad", traceback=[])]
+    cell, _ = ext.StderrIsNotFailure().preprocess_cell(cell, {}, 0)
+    assert [o.output_type for o in cell.outputs] == ["stream", "error"]
+    assert cell.outputs[0].name == "stdout" and cell.outputs[0].text == "UserWarning: x\n"
+
+
+def test_a_test_cell_that_did_not_run_gets_an_error(nb):
+    cell = nb.test("t", "assert True")
+    cell.execution_count = None
+    cell, _ = ext.NotRunIsFailure().preprocess_cell(cell, {}, 0)
+    assert [(o.output_type, o.ename) for o in cell.outputs] == [("error", "NotRun")]
+
+
+def test_a_test_cell_that_ran_is_left_alone(nb):
+    cell = nb.test("t", "assert True")
+    cell.execution_count = 7
+    cell, _ = ext.NotRunIsFailure().preprocess_cell(cell, {}, 0)
+    assert cell.outputs == []
+
+
+def test_a_test_cell_already_failing_gets_no_second_error(nb):
+    cell = nb.test("t", "assert False")
+    cell.outputs = [new_output("error", ename="NotebookTimeout", evalue="not run", traceback=[])]
+    cell, _ = ext.NotRunIsFailure().preprocess_cell(cell, {}, 0)
+    assert [o.ename for o in cell.outputs] == ["NotebookTimeout"]
+
+
+def test_a_solution_cell_that_did_not_run_is_not_marked(nb):
+    cell = nb.solution("s", "x = 1")
+    cell, _ = ext.NotRunIsFailure().preprocess_cell(cell, {}, 0)
+    assert cell.outputs == []
+
+
+# --- RebuildFromRelease -------------------------------------------------------------------------
+
+@pytest.fixture
+def rebuild_step(tmp_path, release):
+    """RebuildFromRelease configured on a course root in tmp_path, with the release written there."""
+    release_path = tmp_path / "release" / "week13" / (NB + ".ipynb")
+    release_path.parent.mkdir(parents=True)
+    nbformat.write(release, str(release_path))
+    config = Config()
+    config.CourseDirectory.root = str(tmp_path)
+    resources = {"nbgrader": {"student": "alice", "assignment": "week13", "notebook": NB,
+                              "db_url": f"sqlite:///{tmp_path / 'gradebook.db'}"}}
+    notes_file = tmp_path / "autograded" / "alice" / "week13" / (NB + ext.NOTES_SUFFIX)
+    return SimpleNamespace(step=ext.RebuildFromRelease(config=config), resources=resources,
+                           notes_file=notes_file, root=tmp_path)
+
+
+def test_rebuild_step_without_repairs_writes_empty_notes_and_adds_no_cell(rebuild_step, answered):
+    out, _ = rebuild_step.step.preprocess(answered, rebuild_step.resources)
+    assert json.loads(rebuild_step.notes_file.read_text()) == {"notes": [], "review": []}
+    assert out.cells[0].id != "grading-notes"
+
+
+def test_rebuild_step_writes_notes_and_shows_them_to_the_student(rebuild_step, answered, nb):
+    answered.cells = [c for c in answered.cells if rb.grade_id(c) != "test1"]
+    answered.cells[1].source = ""
+    out, _ = rebuild_step.step.preprocess(answered, rebuild_step.resources)
+    assert rb.grade_id(out.cells[3]) == "test1"  # rebuilt (after the notes cell)
+    notes = ext.read_notes(rebuild_step.notes_file)
+    assert notes["notes"] == ["sol1: the solution cell is empty"]
+    assert out.cells[0].id == "grading-notes" and out.cells[0].cell_type == "markdown"
+    assert "sol1: the solution cell is empty" in out.cells[0].source
+    nbformat.validate(out)
+
+
+def test_rebuild_step_replaces_a_previous_notes_file(rebuild_step, answered):
+    ext.add_notes(rebuild_step.notes_file, notes=["stale note from the last grading"], mode="sandboxed")
+    rebuild_step.step.preprocess(answered, rebuild_step.resources)
+    assert ext.read_notes(rebuild_step.notes_file) == {"notes": [], "review": []}
+
+
+def test_rebuild_step_writes_review_flags_but_does_not_show_them(rebuild_step, answered):
+    answered.cells[1].source = "import sys\nsys.modules['x'] = None\ndef f():\n    return 1"
+    out, _ = rebuild_step.step.preprocess(answered, rebuild_step.resources)
+    notes = ext.read_notes(rebuild_step.notes_file)
+    assert notes["review"] == ["review by hand: the code touches the interpreter"]
+    assert notes["notes"] == []
+    assert not any("review" in c.source for c in out.cells if c.cell_type == "markdown")
+    assert out.cells[0].id != "grading-notes"
+
+
+def test_rebuild_step_notes_a_renamed_notebook_first(rebuild_step, answered):
+    submitted = rebuild_step.root / "submitted" / "alice" / "week13"
+    submitted.mkdir(parents=True)
+    (submitted / (NB + ".ipynb.renamed-from")).write_text("Untitled.ipynb\n")
+    answered.cells[1].source = ""
+    out, _ = rebuild_step.step.preprocess(answered, rebuild_step.resources)
+    assert ext.read_notes(rebuild_step.notes_file)["notes"] == [
+        "notebook found as Untitled.ipynb", "sol1: the solution cell is empty"]
+    assert "notebook found as Untitled.ipynb" in out.cells[0].source
+
+
+@pytest.mark.xfail(strict=True, reason="BUG: the copy made at the first grading is graded again after the student's "
+                                       "renamed file is replaced (prepare_submission only copies when the expected "
+                                       "name is absent)")
+def test_prepare_submission_regrade_after_the_renamed_file_changed_grades_the_new_file(course, nb):
+    mine = course.folder / "Untitled.ipynb"
+    nbformat.write(nb.notebook(nb.code("first = 1")), str(mine))
+    ext.prepare_submission(assignment="week13", student="*", notebooks=[str(mine)], db_url=course.url,
+                           notebook_name=NB + ".ipynb")
+    nbformat.write(nb.notebook(nb.code("late_fix = 2")), str(mine))  # a corrected resubmission, same name
+    notebooks = [str(course.folder / (NB + ".ipynb")), str(mine)]  # nbgrader now lists both
+    ext.prepare_submission(assignment="week13", student="*", notebooks=notebooks, db_url=course.url,
+                           notebook_name=NB + ".ipynb")
+    graded = nbformat.read(notebooks[0], as_version=4)
+    assert graded.cells[0].source == "late_fix = 2"
