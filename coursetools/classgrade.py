@@ -141,6 +141,9 @@ def grade_class(root, workers=None, quiet=False, only=None, db_url=None, cell_ti
         notes = read_notes(root / "autograded" / student / ASSIGNMENT / (NB_NAME + NOTES_SUFFIX))
         status.notes = [*notes.get("notes", []), *notes.get("review", [])]
         status.mode = notes.get("mode", "")
+        if student in results and status.mode != "sandboxed":  # say so: a trusted class, or a broken config
+            status.notes.append(f"graded {status.mode}" if status.mode else
+                                "graded without the course's pipeline (did nbgrader_config.py load?)")
         if status.graded and student not in results:
             status.graded = False
             status.reason = (f"autograding failed (log: build/class/logs/{student}.log)" if student in to_grade

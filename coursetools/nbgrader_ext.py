@@ -100,13 +100,22 @@ def prepare_submission(*, assignment, student, notebooks, db_url, notebook_name,
     student_id = folder.parent.name
     clear_auto_scores(db_url, folder.name, student_id)
     expected = folder / notebook_name
-    if not expected.exists() and len(notebooks) == 1:
-        original = Path(notebooks[0]).name
-        shutil.copyfile(notebooks[0], expected)
-        (folder / (notebook_name + ".renamed-from")).write_text(original + "\n")
+    marker = folder / (notebook_name + ".renamed-from")
+    original = None
+    if marker.exists():  # an earlier grading made `expected` from the student's renamed file
+        named = folder / marker.read_text().strip()
+        if named.is_file() and named != expected:
+            original = named  # copy it again: the student may have replaced it since
+        else:
+            marker.unlink()  # the renamed file is gone: what is under the expected name is the student's
+    elif not expected.exists() and len(notebooks) == 1:
+        original = Path(notebooks[0])
+    if original is not None:
+        shutil.copyfile(original, expected)
+        marker.write_text(original.name + "\n")
         notebooks[:] = [str(expected)]
         if log:
-            log.warning("%s: notebook found as %s, graded as %s", student_id, original, notebook_name)
+            log.warning("%s: notebook found as %s, graded as %s", student_id, original.name, notebook_name)
 
 
 class RebuildFromRelease(NbGraderPreprocessor):

@@ -160,7 +160,9 @@ def clean_problems(path, allow_outputs):
     extra = set(nb.metadata) - NOTEBOOK_METADATA_KEYS
     if extra:
         problems.append(f"notebook metadata beyond {sorted(NOTEBOOK_METADATA_KEYS)}: {sorted(extra)}")
-    ids = [c.get("id") for c in nb.cells]
+    import json  # the ids as written: nbformat.read repairs missing and repeated ids of a 4.5 file
+
+    ids = [c.get("id") for c in json.loads(Path(path).read_text()).get("cells", [])]
     if None in ids or len(set(ids)) != len(ids):
         problems.append("cell ids missing or repeated")
     allowed_cell_keys = {"nbgrader", "deletable", "editable"}

@@ -266,3 +266,12 @@ def test_guard_trusts_installed_hooks_only():
     for hook in (lambda lines: ["pass\n"], Blank(), Rewriter(), forged["blank"]):
         assert not guard._trusted(hook), hook
     assert sys.modules.get("grading_guard_under_test") is None
+
+
+def test_every_student_was_graded_in_the_sandbox(robust_class):
+    """The grading notes say how each kernel ran; the CSV's mode column shows it."""
+    root, _, statuses, results = robust_class
+    with open(root / f"grades_{ASSIGNMENT}.csv", newline="") as f:
+        modes = {row["student"]: row["mode"] for row in csv.DictReader(f)}
+    for student in results:
+        assert statuses[student].mode == "sandboxed" and modes[student] == "sandboxed", student

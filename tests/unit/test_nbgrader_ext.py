@@ -199,9 +199,6 @@ def test_rebuild_step_notes_a_renamed_notebook_first(rebuild_step, answered):
     assert "notebook found as Untitled.ipynb" in out.cells[0].source
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the copy made at the first grading is graded again after the student's "
-                                       "renamed file is replaced (prepare_submission only copies when the expected "
-                                       "name is absent)")
 def test_prepare_submission_regrade_after_the_renamed_file_changed_grades_the_new_file(course, nb):
     mine = course.folder / "Untitled.ipynb"
     nbformat.write(nb.notebook(nb.code("first = 1")), str(mine))

@@ -95,8 +95,6 @@ def test_clean_problems_cells_without_ids(tmp_path):
         "cell ids missing or repeated"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: nbformat.read repairs duplicate/missing ids of a 4.5 notebook (with a "
-                                       "warning) before clean_problems looks, so the check never sees them")
 @pytest.mark.filterwarnings("ignore")
 @pytest.mark.parametrize("ids", [["same", "same"], ["a", None]])
 def test_clean_problems_repeated_or_missing_ids_in_a_file(tmp_path, ids):
