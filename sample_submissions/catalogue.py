@@ -293,8 +293,7 @@ EX2_CORRECT = [
 EX2_MISTAKES = [
     Sample("ex2_tmax_hardcoded", "Exercise 2: CosineAnnealingLR with T_max=50 hard-coded instead of epochs",
            {"ex2_solution": [("T_max=epochs", "T_max=50")]},
-           loses=("ex2",), fails=("ex2_tests_structure", "ex2_hidden_lr", "ex2_hidden_cosine",
-                                   "ex2_hidden_arguments")),
+           loses=("ex2",), fails=("ex2_tests_structure", "ex2_hidden_lr", "ex2_hidden_cosine")),
     Sample("ex2_eta_min", "Exercise 2: cosine annealing to eta_min=1e-6 instead of 0",
            {"ex2_solution": [("T_max=epochs)", "T_max=epochs, eta_min=1e-6)")]},
            loses=("ex2",), fails=("ex2_tests_structure", "ex2_hidden_lr", "ex2_hidden_cosine")),
@@ -514,7 +513,7 @@ EX4_MISTAKES = [
            loses=("ex4",), fails=("ex4_hidden_moves_to_device",)),
     Sample("ex4_no_no_grad", "Exercise 4: evaluation without torch.no_grad()",
            {"ex4_solution": [(_EVAL_WITH_NO_GRAD, _EVAL_WITHOUT_NO_GRAD)]},
-           loses=("ex4",), fails=("ex4_hidden_eval_mode",)),
+           loses=("ex4",), fails=("ex4_tests_basic", "ex4_hidden_eval_mode")),
     Sample("ex4_train_mode_once", "Exercise 4: model.train() called once before the loop, not in every epoch",
            {"ex4_solution": [("        model.train()\n", ""),
                              ("    model.to(device)\n", "    model.to(device)\n    model.train()\n")]},
