@@ -91,8 +91,9 @@ def nbgrader(args, cwd, check=True, db_url=None):
     return proc
 
 
-def make_course(workdir):
-    """A fresh scratch course in `workdir`, with the release generated."""
+def make_course(workdir, db_url=None):
+    """A fresh scratch course in `workdir`, with the release generated (into `db_url`, default the
+    course's own gradebook.db: never an instructor's $WEEK13_DB_URL)."""
     workdir = Path(workdir)
     if workdir.exists():
         shutil.rmtree(workdir)
@@ -101,7 +102,7 @@ def make_course(workdir):
     shutil.copytree(REPO / "source", workdir / "source")
     for folder in ("autograder", "coursetools"):
         shutil.copytree(REPO / folder, workdir / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    nbgrader(["generate_assignment", ASSIGNMENT, "--force"], workdir)
+    nbgrader(["generate_assignment", ASSIGNMENT, "--force"], workdir, db_url=db_url)
     return workdir
 
 

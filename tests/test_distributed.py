@@ -100,7 +100,7 @@ def cluster_run(tmp_path_factory):
         root = base / "client"
         with pytest.MonkeyPatch.context() as mp:
             mp.setenv(grading.DB_URL_VARIABLE, url)
-            grading.make_course(root)  # generate_assignment, into PostgreSQL, once
+            grading.make_course(root, db_url=url)  # generate_assignment, into PostgreSQL, once
             grading.submit(root, SAMPLES_ON_CLUSTER)
 
         dask = str(Path(sys.executable).parent / "dask")

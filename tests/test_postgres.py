@@ -43,6 +43,8 @@ def postgres():
 
 
 _query = postgres_server.query
+_submissions = postgres_server.submissions
+_grade_rows = postgres_server.grade_rows
 
 
 def _copy_course(machine_a, machine_b):
@@ -76,7 +78,7 @@ def two_machines(postgres, tmp_path_factory):
     a, b = machines["machine_a"], machines["machine_b"]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(grading.DB_URL_VARIABLE, postgres)
-        grading.make_course(a)  # generate_assignment, into the shared database
+        grading.make_course(a, db_url=postgres)  # generate_assignment, into the shared database
         _copy_course(a, b)
         grading.submit(a, SAMPLES)
     (b / "submitted").mkdir()
@@ -111,27 +113,6 @@ def _results(url, machine, students):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(grading.DB_URL_VARIABLE, url)
         return grading.read_results(machine, students)
-
-
-def _submissions(url):
-    """student -> list of submission ids of week13 (raw SQL, not nbgrader's ORM)."""
-    out = {}
-    for student, sub_id in _query(url, "SELECT s.student_id, s.id FROM submitted_assignment s "
-                                       "JOIN assignment a ON a.id = s.assignment_id WHERE a.name = %s", ASSIGNMENT):
-        out.setdefault(student, []).append(sub_id)
-    return out
-
-
-def _grade_rows(url):
-    """student -> {graded cell name: number of grade rows}."""
-    out = {}
-    rows = _query(url, "SELECT s.student_id, c.name, count(*) FROM grade g "
-                       "JOIN submitted_notebook sn ON sn.id = g.notebook_id "
-                       "JOIN submitted_assignment s ON s.id = sn.assignment_id "
-                       "JOIN base_cell c ON c.id = g.cell_id GROUP BY s.student_id, c.name")
-    for student, cell, count in rows:
-        out.setdefault(student, {})[cell] = count
-    return out
 
 
 def _graded_cells():

@@ -31,6 +31,15 @@ def check(grade_id):
     return register
 
 
+def _shell():
+    """The running IPython shell, or None (a check run outside a kernel)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return None
+    return get_ipython()
+
+
 def _one_line_errors_until_the_cell_ends():
     """Render any error in the rest of the running cell as one line, without source context.
 
@@ -39,11 +48,7 @@ def _one_line_errors_until_the_cell_ends():
     the neighbouring source lines, hidden ones included. The handler is
     removed again when the cell finishes.
     """
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
+    shell = _shell()
     if shell is None:
         return
 
@@ -90,11 +95,7 @@ def _reference_training_until_the_cell_ends(ns):
     """After a passing Exercise 2 check, the cell's visible smoke line (kept for Validate) runs with
     the reference train_epoch/evaluate too, as the check did: a mistake in Cell 4 costs points in
     Cell 4 only."""
-    try:
-        from IPython import get_ipython
-    except ImportError:
-        return
-    shell = get_ipython()
+    shell = _shell()
     if shell is None:
         return
     from ._reference import evaluate, train_epoch
