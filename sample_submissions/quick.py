@@ -25,7 +25,7 @@ import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 
-from coursetools import ASSIGNMENT, NOTEBOOK, REPO, RELEASE_NB, SOURCE_NB
+from coursetools import REPO, RELEASE_NB, SOURCE_NB
 from coursetools import notebooks as nbs
 
 PARTS = ("cell1", "cell2", "cell3", "cell4", "cell5", "cell6", "ex1", "ex2", "ex3", "ex4")
