@@ -91,3 +91,14 @@ def test_feedback_shows_the_reason_for_lost_points(graded_class):
         grading.nbgrader(["generate_feedback", ASSIGNMENT, "--force"], workdir)
     text = html.unescape(path.read_text())
     assert "population std" in text
+
+
+@pytest.mark.parametrize("student", [s.student for s in sample_submissions.ALL if s.answered and not s.loses])
+def test_every_cell_of_a_correct_answer_runs(graded_class, student):
+    """Restart & Run All works for every correct answer: no cell of the graded notebook, graded or
+    not (demos, plots, the notebook's own runs), ends in an error."""
+    workdir, _ = graded_class
+    nb = nbs.read(workdir / "autograded" / student / ASSIGNMENT / NOTEBOOK)
+    errors = [(cell.get("id"), o.ename, o.evalue[:120]) for cell in nb.cells if cell.cell_type == "code"
+              for o in cell.outputs if o.output_type == "error"]
+    assert errors == [], errors
