@@ -13,6 +13,7 @@ the formgrader's Autograde button and `grade-class` grade the same notebook:
 - each such repair is described by a note (shown to the student in feedback).
 """
 
+import ast
 import json
 import re
 
@@ -52,6 +53,22 @@ STUB_REPLACED = ("# (not answered in this cell: the release's stub is left out s
 DELETED = "# (this solution cell was deleted: the answer written in other cells is graded)"
 
 
+def _defined_names(source):
+    """Top-level names a cell defines (functions, classes, assignments); empty if it does not parse."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target]):
+                names |= {n.id for n in ast.walk(target) if isinstance(n, ast.Name)}
+    return names
+
+
 def _moved(student_order, release_order, fixed_gids):
     """Solution grade ids whose nearest preceding test/read-only cell differs from the release's."""
     def anchors(order):
@@ -73,8 +90,9 @@ def rebuild(release_nb, student_nb):
 
     `notes` says, one line each, what was repaired: deleted, emptied, moved,
     split or unanswered solution cells, extra grade cells. An unchanged stub is
-    left out only when the student wrote code cells of their own (where the
-    answer may be); otherwise it stays, and nbgrader reports "No response".
+    left out only when the student's own code cells define a name the stub
+    defines (the answer is there); otherwise it stays, and nbgrader reports
+    "No response".
     """
     notes = []
     release_index_by_gid = {grade_id(c): i for i, c in enumerate(release_nb.cells) if grade_id(c)}
@@ -108,7 +126,11 @@ def rebuild(release_nb, student_nb):
                 notes.append(f"unknown grade id {gid!r}: kept as a plain cell")
             extras.setdefault(previous, []).append(cell)
 
-    own_code = any(c.cell_type == "code" and c.source.strip() for cells in extras.values() for c in cells)
+    own_names = set()  # what the student's own code cells define (an answer written outside its cell)
+    for cells in extras.values():
+        for c in cells:
+            if c.cell_type == "code":
+                own_names |= _defined_names(c.source)
     for gid in _moved(order, [grade_id(c) for c in release_nb.cells if grade_id(c)], fixed_gids):
         notes.append(f"{gid}: moved; graded in its place in the release")
 
@@ -137,7 +159,7 @@ def rebuild(release_nb, student_nb):
             if is_solution(release_cell) and release_cell.cell_type == "code":
                 if not student.source.strip():
                     notes.append(f"{gid}: the solution cell is empty")
-                elif student.source.strip() == release_cell.source.strip() and own_code:
+                elif student.source.strip() == release_cell.source.strip() and _defined_names(student.source) & own_names:
                     cell.source = STUB_REPLACED
                     notes.append(f"{gid}: left as the release's stub; your code in other cells is graded")
         elif is_solution(release_cell):

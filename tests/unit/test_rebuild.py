@@ -133,12 +133,23 @@ def test_a_deleted_written_answer_is_the_empty_release_cell_with_a_note(release,
     assert "ex_answer: missing, the empty release cell was used" in notes
 
 
-def test_an_unchanged_stub_with_code_elsewhere_is_replaced_with_a_note(release, answered, nb):
-    answered.cells[1].source = nb.STUB
-    answered.cells.insert(2, nb.code("def f():\n    return 1", cell_id="my-f"))
+DEF_STUB = "def f():\n    # YOUR CODE HERE\n    raise NotImplementedError()"
+
+
+def test_an_unchanged_stub_whose_name_is_defined_elsewhere_is_replaced_with_a_note(release, answered, nb):
+    cell(release, "sol1").source = answered.cells[1].source = DEF_STUB
+    answered.cells.insert(1, nb.code("def f():\n    return 1", cell_id="my-f"))  # the answer, above the stub
     out, notes = rb.rebuild(release, answered)
     assert cell(out, "sol1").source == rb.STUB_REPLACED
     assert "sol1: left as the release's stub; your code in other cells is graded" in notes
+
+
+def test_an_unchanged_stub_is_kept_when_other_code_defines_other_names(release, answered, nb):
+    cell(release, "sol1").source = answered.cells[1].source = DEF_STUB
+    answered.cells.insert(2, nb.code("g = 2\nprint(g)", cell_id="scratch"))  # scratch work, not the answer
+    out, notes = rb.rebuild(release, answered)
+    assert cell(out, "sol1").source == DEF_STUB
+    assert not any(n.startswith("sol1") for n in notes)
 
 
 def test_an_unchanged_stub_without_other_code_is_kept(release, answered, nb):
