@@ -68,16 +68,23 @@ def plain_class(tmp_path_factory, robust_class):
 
 
 def test_plain_nbgrader_grades_exactly_like_grade_class(robust_class, plain_class):
-    root, samples, statuses, _ = robust_class
-    by_class, by_plain = _scores(root), _scores(plain_class)
+    """Compared with what grade-class recorded when it graded the class (later tests regrade some
+    students of robust_class on purpose): every score per grade cell, every failing check's
+    message, every note."""
+    _, _, statuses, results = robust_class
+    by_plain = _scores(plain_class)
+    plain = grading.read_results(plain_class, [s for s in results if s in by_plain])
+    compared = 0
     for student, status in statuses.items():
         if status.graded:
-            assert by_plain.get(student) == by_class[student], student
-            assert _notes(plain_class, student) == _notes(root, student), student
-            assert grading.failing_messages(plain_class, student) == grading.failing_messages(root, student), student
+            assert plain[student].parts == results[student].parts, student
+            assert plain[student].failures == results[student].failures, student
+            notes, review = _notes(plain_class, student)
+            assert [*notes, *review] == status.notes, student
+            compared += 1
         else:  # a file nbgrader cannot grade: no autograded score either way
             assert all(v is None for v in by_plain.get(student, {}).values()), student
-            assert all(v is None for v in by_class.get(student, {}).values()), student
+    assert compared >= 20
 
 
 @pytest.fixture
