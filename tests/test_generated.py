@@ -164,8 +164,8 @@ def test_worked_notebook_ablation_each_missing_part_changes_the_run():
     text, _ = _outputs("cell5-ablation")
     lines = {line.split(":")[0].strip(): _numbers(line.split(":", 1)[1]) for line in text.strip().splitlines()}
     assert lines["resumed with the complete checkpoint"][0] == 0.0
-    assert lines["resumed without the optimizer state"][0] > 0.01  # 0.1387 on the reference machine
-    assert lines["resumed without the RNG state"][0] > 0.01  # 0.0438
+    assert lines["resumed without the optimizer state"][0] > 1e-3  # 0.0296 after 5 epochs on the reference machine
+    assert lines["resumed without the RNG state"][0] > 1e-3  # 0.0089
 
 
 def test_worked_notebook_standardising_wins_on_wine():
@@ -182,4 +182,4 @@ def test_worked_notebook_explains_the_schedules():
     assert cosine > constant  # cosine is under-trained at lr 1e-3 over 50 epochs
     high, _ = _outputs("ex2-higher-lr")
     (loss_constant, acc_constant), (loss_cosine, acc_cosine) = (_numbers(line) for line in high.strip().splitlines())
-    assert loss_cosine < loss_constant and acc_cosine >= acc_constant  # 0.0822 < 0.0927, 0.960 >= 0.955
+    assert loss_cosine < loss_constant and acc_cosine >= acc_constant  # 0.0885 < 0.1201, 0.970 >= 0.945 (lr 2e-2, 15 epochs)
