@@ -55,6 +55,12 @@ REFUSED = {"robust_invalid_json": "cannot be read", "robust_missing": "no notebo
 KNOWN_DIFFERENCES = {}
 
 
+def classgrade_summary(statuses, results):
+    from coursetools import classgrade
+
+    return classgrade.summary(statuses, results)
+
+
 def _killpg(proc):
     try:
         os.killpg(proc.pid, signal.SIGKILL)
@@ -156,14 +162,23 @@ def cluster_run(tmp_path_factory):
                         db_url=url, on_done=on_done)
 
                 thread = threading.Thread(target=run, daemon=True)
+                began = time.perf_counter()
                 thread.start()
                 thread.join(max(1, deadline - time.monotonic()))
+                seconds = time.perf_counter() - began
                 if thread.is_alive():
                     pytest.fail(f"the cluster did not grade the class in {RUN_TIMEOUT} s")
             assert "outcomes" in result, "grade_on_cluster raised (see the traceback above)"
             for student, outcome in result["outcomes"].items():  # the nbgrader log of each student, for failures
                 (base / f"{student}.log").write_text(outcome["log_tail"])
             statuses, results = distributed.class_statuses(root, result["outcomes"], db_url=url)
+            from conftest import _SUMMARY
+
+            sent = sum(o.get("sent", True) for o in result["outcomes"].values())
+            _SUMMARY["grade-class --scheduler: the robustness samples on a Dask cluster (2 workers, one killed)"] = [
+                classgrade_summary(statuses, results),
+                f"{sent} submissions sent, graded in {seconds:.1f} s ({seconds / max(sent, 1):.1f} s each, "
+                f"cluster start not counted; worker-b killed while grading {killed.get('student')!r})"]
             yield {"url": url, "root": root, "outcomes": result["outcomes"], "killed": killed,
                    "statuses": statuses, "results": results, "base": base}
         finally:
