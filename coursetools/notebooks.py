@@ -102,7 +102,23 @@ def execute(nb, cwd, timeout=300, env=None, record_timing=False):
             else:
                 os.environ[k] = v
     nb.metadata = saved_metadata  # the kernel's language_info would name this machine's Python
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs = coalesce_streams(cell.outputs)
     return nb
+
+
+def coalesce_streams(outputs):
+    """Consecutive outputs on the same stream as one: how a print splits into messages depends on
+    timing, and the committed worked notebook must not."""
+    out = []
+    for output in outputs:
+        if (output.output_type == "stream" and out and out[-1].output_type == "stream"
+                and out[-1].name == output.name):
+            out[-1].text += output.text
+        else:
+            out.append(output)
+    return out
 
 
 def build_worked_notebook(dest=WORKED_NB):
