@@ -86,6 +86,15 @@ def check_submissions(root):
     return statuses
 
 
+def forget(db_url, root, students):
+    """No autograded score, graded notebook or feedback of `students` stays behind (before a
+    regrade that cannot run, or after one that failed). Hand grades, comments and extra credit stay."""
+    for student in students:
+        clear_auto_scores(db_url, ASSIGNMENT, student)
+        for folder in ("autograded", "feedback"):
+            shutil.rmtree(Path(root) / folder / student / ASSIGNMENT, ignore_errors=True)
+
+
 def ensure_assignment(root, db_url=None):
     from nbgrader.api import Gradebook, MissingEntry
 
@@ -115,11 +124,8 @@ def grade_class(root, workers=None, quiet=False, only=None, db_url=None, cell_ti
         if unknown:
             raise SystemExit(f"no submission under submitted/ for: {', '.join(unknown)}")
     run = [s for s in statuses if only is None or s in only]
-    for student in run:  # a submission nbgrader cannot grade keeps no old score, feedback or notebook
-        if not statuses[student].graded:
-            clear_auto_scores(url, ASSIGNMENT, student)
-            for folder in ("autograded", "feedback"):
-                shutil.rmtree(root / folder / student / ASSIGNMENT, ignore_errors=True)
+    # a submission nbgrader cannot grade keeps no old score, feedback or notebook
+    forget(url, root, [s for s in run if not statuses[s].graded])
     to_grade = [s for s in run if statuses[s].graded]
     done = []
 

@@ -45,7 +45,7 @@ from collections.abc import Callable
 
 from . import ASSIGNMENT, NOTEBOOK, REPO
 from . import grading
-from .gradebook import clear_auto_scores, gradebook_url
+from .gradebook import gradebook_url
 
 WORKER_DIR_VARIABLE = "WEEK13_WORKER_DIR"
 # What a worker's scratch course is made of: the files local grading reads, from the worker's clone.
@@ -157,13 +157,7 @@ def grade_on_worker(*, student: str, files: dict[str, bytes], db_url: str | None
     course = worker_course()
     for folder in ("submitted", "autograded", "feedback"):
         shutil.rmtree(course / folder / student, ignore_errors=True)
-    dest = course / "submitted" / student / ASSIGNMENT
-    for rel, data in files.items():
-        path = (dest / rel).resolve()
-        if dest.resolve() not in path.parents:
-            raise ValueError(f"{student}: file outside the submission: {rel!r}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    _write(course / "submitted" / student / ASSIGNMENT, files)
 
     env = grading.nbgrader_env(db_url=db_url or os.environ.get(grading.DB_URL_VARIABLE))
     logs, ok, reason = [], True, ""
@@ -206,21 +200,14 @@ def submission_files(root: Path, student: str) -> dict[str, bytes]:
             if p.is_file() and ".ipynb_checkpoints" not in p.parts}
 
 
-def forget(db_url: str, root: Path, students: list[str]) -> None:
-    """Before grading (and after a task that failed): no autograded score, notebook or feedback of
-    the students stays behind. Hand grades, comments and extra credit stay."""
-    for student in students:
-        clear_auto_scores(db_url, ASSIGNMENT, student)
-        for folder in ("autograded", "feedback"):
-            shutil.rmtree(Path(root) / folder / student / ASSIGNMENT, ignore_errors=True)
-
-
 def _write(folder: Path, files: dict[str, bytes]) -> None:
+    """`files` ({relative path: bytes}) as the whole content of `folder`; a path that would leave
+    the folder is refused (files cross machines: never trust their names)."""
     shutil.rmtree(folder, ignore_errors=True)
     for rel, data in files.items():
         path = (folder / rel).resolve()
         if folder.resolve() not in path.parents:
-            raise ValueError(f"a worker returned a file outside {folder}: {rel!r}")
+            raise ValueError(f"a file outside {folder}: {rel!r}")
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
 
@@ -249,7 +236,7 @@ def grade_on_cluster(*, root: Path, students: list[str], scheduler: str, db_url:
     from distributed import Client, as_completed
     from distributed.scheduler import KilledWorker
 
-    from .classgrade import check_submissions
+    from .classgrade import check_submissions, forget
 
     root = Path(root).resolve()
     db_url = gradebook_url(root, db_url)
