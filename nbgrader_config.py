@@ -27,7 +27,8 @@ if os.environ.get("WEEK13_DB_URL"):
     from coursetools.gradebook import gradebook_url
 
     c.CourseDirectory.db_url = gradebook_url(ROOT)
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.pt"]
+# The grading notes (review flags are for the instructor) never travel into feedback/.
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.pt", "*.grading.json"]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

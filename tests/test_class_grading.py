@@ -101,6 +101,7 @@ def test_feedback_per_part_without_hidden_code(robust_class):
         assert path.exists() == status.graded, student
         if not status.graded:
             continue
+        assert not list(path.parent.glob("*.grading.json")), "review flags are for the instructor, not feedback"
         text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
         for marker in ("week13_checks", "BEGIN HIDDEN TESTS", "autograder/", "grading_guard"):
             assert marker not in text, (student, marker)
