@@ -17,7 +17,7 @@ os.environ.pop(DB_URL_VARIABLE, None)
 sys.path.insert(0, str(REPO))
 import sample_submissions  # noqa: E402
 
-_SUMMARY = {}  # section title -> lines printed at the end of the run
+from run_summary import SECTIONS as _SUMMARY  # noqa: E402  (printed at the end of the run)
 
 # Test-run limits for the class grader: short enough that a loop which ignores interrupts
 # costs seconds, long enough for any cell of a correct notebook on a busy 2-core machine.

@@ -172,7 +172,7 @@ def cluster_run(tmp_path_factory):
             for student, outcome in result["outcomes"].items():  # the nbgrader log of each student, for failures
                 (base / f"{student}.log").write_text(outcome["log_tail"])
             statuses, results = distributed.class_statuses(root, result["outcomes"], db_url=url)
-            from conftest import _SUMMARY
+            from run_summary import SECTIONS as _SUMMARY
 
             sent = sum(o.get("sent", True) for o in result["outcomes"].values())
             _SUMMARY["grade-class --scheduler: the robustness samples on a Dask cluster (2 workers, one killed)"] = [

@@ -68,7 +68,7 @@ def plain_class(tmp_path_factory, robust_class):
     for proc in procs:
         proc.wait(timeout=1200)
     seconds = time.perf_counter() - start
-    from conftest import _SUMMARY
+    from run_summary import SECTIONS as _SUMMARY
 
     _SUMMARY["the same class by two plain `nbgrader autograde` processes (half the class each)"] = [
         f"{len(students)} submissions in {seconds:.1f} s ({seconds / len(students):.1f} s each on 2 cores); "
