@@ -1,13 +1,15 @@
 # Week 13 — PyTorch Fundamentals. The two commands a newcomer needs:
 #   make course   set up, generate release/ and notebooks/, grade the sample submissions
 #   make test     set up, run every test (notebooks, sync, grader suite, environment)
-# Both create the virtual environment in .venv on first use. Also:
+# Both create the virtual environment in .venv on first use, with the course installed in it
+# (editable: `week13`, the course tool, and the hidden checks importable by every kernel). Also:
 #   make grade-class  grade every submission under submitted/ (parallel, feedback, grades CSV, summary)
 #                     SCHEDULER=tcp://HOST:8786: on a Dask cluster (make dask-scheduler, make dask-worker)
 #   make check        the fast unit tests (tests/unit: pure functions and preprocessors, seconds)
 #   make lint         the pre-commit hooks (nbstripout on source/ and release/, ruff) on every file
 #   make screenshots  refresh docs/screenshots/ from the browser test
 #   make bench        time running and grading the course on this machine (not a test; benchmarks/README.md)
+#   make grade-samples / grade-all   the sample submissions, graded in build/sample_course
 
 PYTHON ?= python3
 VENV := .venv
@@ -28,46 +30,48 @@ check: env
 
 env: $(VENV)/.installed
 
-# torch first and alone, pinned (its CPU wheel); then the rest, pinned.
-$(VENV)/.installed: requirements.txt
+# torch first and alone, pinned (its CPU wheel); then the rest, pinned; then the course itself,
+# editable (pyproject.toml: its dependencies are requirements.txt, already there).
+$(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$$(grep -E '^torch==' requirements.txt)"
 	$(BIN)/python -m pip install --quiet -r requirements.txt
+	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $@
 
 release: env
 	$(BIN)/nbgrader generate_assignment week13 --force
 
 notebooks: env
-	$(BIN)/python -m coursetools notebooks
+	$(BIN)/week13 notebooks
 
 data: env
-	$(BIN)/python -m coursetools data
+	$(BIN)/week13 data
 
 grade-samples: env
-	$(BIN)/python -m coursetools grade-samples
+	$(BIN)/python -m sample_submissions
 
 grade-all: env
-	$(BIN)/python -m coursetools grade-samples --all
+	$(BIN)/python -m sample_submissions --all
 
 # An instructor's class: submitted/<student>/week13/ (nbgrader's layout). WORKERS defaults to the cores.
 # SCHEDULER=tcp://HOST:8786 grades on a Dask cluster instead (README, "Grading on several machines (Dask)").
 grade-class: env
-	$(BIN)/python -m coursetools grade-class $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
+	$(BIN)/week13 grade-class $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 
 # A Dask cluster for grade-class: the scheduler on one machine, workers on every grading machine (a
-# clone at the same commit). The scheduler and the workers import coursetools from this clone.
+# clone at the same commit, `make env` run there). The scheduler and the workers import the installed coursetools.
 # Each worker process grades one student at a time (one thread; its kernels on one core).
 DASK_WORKERS ?= $(shell nproc 2>/dev/null || echo 1)
 dask-scheduler: env
-	PYTHONPATH=$(CURDIR) DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION=1.0 \
+	DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION=1.0 \
 	DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=$${ALLOWED_FAILURES:-2} \
 	$(BIN)/dask scheduler --port $${PORT:-8786}
 
 dask-worker: env
 	test -n "$(SCHEDULER)" || { echo "usage: make dask-worker SCHEDULER=tcp://HOST:8786"; exit 2; }
-	PYTHONPATH=$(CURDIR) OMP_NUM_THREADS=1 WEEK13_WORKER_DIR=$(CURDIR)/build/dask-worker \
+	OMP_NUM_THREADS=1 WEEK13_WORKER_DIR=$(CURDIR)/build/dask-worker \
 	$(BIN)/dask worker $(SCHEDULER) --nthreads 1 --nworkers $(DASK_WORKERS) --local-directory $(CURDIR)/build/dask-worker
 
 lint: env
@@ -78,7 +82,7 @@ screenshots: env
 
 # Not a test: figures and ratios on this machine, JSON in benchmarks/results/. COPIES, REPEAT as in the README.
 bench: env
-	$(BIN)/python -m coursetools bench $(if $(COPIES),--copies $(COPIES)) $(if $(REPEAT),--repeat $(REPEAT))
+	$(BIN)/python -m benchmarks $(if $(COPIES),--copies $(COPIES)) $(if $(REPEAT),--repeat $(REPEAT))
 
 # Scratch output only. A class's submitted/, autograded/, feedback/, gradebook.db (hand grades!)
 # and grades_week13.csv are never removed by make: delete them yourself when the term is over.

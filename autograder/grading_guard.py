@@ -8,8 +8,9 @@ alter how a test cell runs or what it reports:
 - custom exception handlers, sys.settrace / sys.setprofile, display and except hooks,
 - the attributes of builtins, math, torch, torch.Tensor, torch.nn.functional and torch.testing.
 
-The grader (coursetools.nbgrader_ext.RobustExecute) calls `restore(nonce)`
-right before every graded test cell and reads the nonce back through a
+The grader (coursetools.nbgrader_ext.RobustExecute) calls `restore(nonce, name)`
+right before every graded test cell and reads the nonce back (as builtins.`name`,
+a name the grader's `nonce_name` setting chooses) through a
 user expression, which IPython evaluates without input transformers: a
 submission that keeps the restore from running is detected.
 """
@@ -76,12 +77,13 @@ def _restore_namespace(obj, saved):
 _MISSING = object()
 
 
-def restore(nonce):
-    """Undo what student code may have changed; leave `nonce` where the grader reads it."""
+def restore(nonce, name):
+    """Undo what student code may have changed; leave `nonce` where the grader reads it: the
+    builtin `name` (RobustExecute.nonce_name)."""
     sys.settrace(None)
     sys.setprofile(None)
-    for name, (obj, saved) in _SNAPSHOT.items():
-        if name != "sys":
+    for what, (obj, saved) in _SNAPSHOT.items():
+        if what != "sys":
             _restore_namespace(obj, saved)
     sys.displayhook, sys.excepthook = _SNAPSHOT["sys"]
     try:
@@ -96,7 +98,7 @@ def restore(nonce):
         for event, callbacks in shell.events.callbacks.items():
             callbacks[:] = [f for f in callbacks if _trusted(f)]
         shell.set_custom_exc((), None)
-    builtins.__w13_guard_nonce__ = nonce
+    setattr(builtins, name, nonce)
 
 
 snapshot()

@@ -1,7 +1,9 @@
 """Exercise 4 on a real CUDA GPU: the reference `fit` and its hidden checks, and one mistake.
 
-Run where a GPU is (`python3 benchmarks/gpu_check.py`, from the repository root). Needs only
-torch, numpy, scikit-learn and matplotlib (no Jupyter or nbgrader): it reads the source notebook
+Run where a GPU is, from the repository root: `python3 benchmarks/gpu_check.py` in the course's
+environment (`make env` installs the hidden checks), or on a bare machine with only torch, numpy,
+scikit-learn and matplotlib, `PYTHONPATH=autograder python3 benchmarks/gpu_check.py` (no Jupyter
+or nbgrader needed). It reads the source notebook
 as JSON, runs the setup and solution cells the exercise builds on, then
 
 1. the hidden checks of Exercise 4 (with CUDA available, ex4_hidden_moves_to_device also runs a
@@ -18,13 +20,12 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "autograder"))
-
-import matplotlib  # noqa: E402
+import matplotlib
 
 matplotlib.use("Agg")
 import torch  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
 
 NEEDED = ("setup", "cell2_solution", "cell3_solution", "cell4_solution", "ex4_solution")
 CHECKS = ("ex4_hidden_get_device", "ex4_hidden_moves_to_device", "ex4_hidden_eval_mode", "ex4_hidden_metrics")

@@ -1,4 +1,4 @@
-"""Grade a whole class with one command: `make grade-class` (python -m coursetools grade-class).
+"""Grade a whole class with one command: `make grade-class` (`week13 grade-class`).
 
 Every guarantee of the grading itself (the release's skeleton, answers counted
 where students put them, no stale scores, kernel state restored before each
@@ -23,13 +23,14 @@ import csv
 import os
 import shutil
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
 
 from . import ASSIGNMENT, NOTEBOOK
-from . import grading
+from . import grading, tables
 from .gradebook import clear_auto_scores, gradebook_url, submitted_students
 from .nbgrader_ext import NOTES_SUFFIX, read_notes
 
@@ -47,13 +48,13 @@ class Status:
     worker: str = ""  # the Dask worker that graded the student ("" when graded on this machine)
 
     @property
-    def label(self):
+    def label(self) -> str:
         if not self.graded:
             return "not graded"
         return "graded, no feedback" if self.feedback_failed else "graded"
 
 
-def find_notebook(folder):
+def find_notebook(folder: Path) -> tuple[Path | None, str]:
     """(path, note) of the submitted notebook, or (None, reason)."""
     exact = folder / NOTEBOOK
     if exact.is_file():
@@ -66,7 +67,7 @@ def find_notebook(folder):
     return None, f"{len(candidates)} notebooks and none named {NOTEBOOK}: " + ", ".join(p.name for p in candidates)
 
 
-def check_submissions(root):
+def check_submissions(root: Path) -> dict[str, Status]:
     """A Status per student folder: provisionally graded, or not graded with the reason."""
     statuses = {}
     for folder in sorted((root / "submitted").iterdir()):
@@ -86,7 +87,7 @@ def check_submissions(root):
     return statuses
 
 
-def forget(db_url, root, students):
+def forget(db_url: str, root: Path | str, students: Iterable[str]) -> None:
     """No autograded score, graded notebook or feedback of `students` stays behind (before a
     regrade that cannot run, or after one that failed). Hand grades, comments and extra credit stay."""
     for student in students:
@@ -95,7 +96,7 @@ def forget(db_url, root, students):
             shutil.rmtree(Path(root) / folder / student / ASSIGNMENT, ignore_errors=True)
 
 
-def ensure_assignment(root, db_url=None):
+def ensure_assignment(root: Path, db_url: str | None = None) -> None:
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(gradebook_url(root, db_url)) as gb:
@@ -107,7 +108,9 @@ def ensure_assignment(root, db_url=None):
     grading.nbgrader(["generate_assignment", ASSIGNMENT, "--force"], root, db_url=db_url)
 
 
-def grade_class(root, workers=None, quiet=False, only=None, db_url=None, cell_timeout=None, scheduler=None):
+def grade_class(root: Path | str, workers: int | None = None, quiet: bool = False, only: list[str] | None = None,
+                db_url: str | None = None,
+                cell_timeout: float | None = None) -> tuple[dict[str, Status], dict[str, grading.Result], float]:
     """Grade every submission under root/submitted (or just the students in `only`).
 
     Returns (statuses, results, autograde seconds) for the whole class: students
@@ -129,7 +132,7 @@ def grade_class(root, workers=None, quiet=False, only=None, db_url=None, cell_ti
     to_grade = [s for s in run if statuses[s].graded]
     done = []
 
-    def on_done(student, code):
+    def on_done(student: str, code: int) -> None:
         done.append(student)
         if not quiet:
             print(f"\r  autograded {len(done)}/{len(to_grade)}", end="" if len(done) < len(to_grade) else "\n",
@@ -159,7 +162,7 @@ def grade_class(root, workers=None, quiet=False, only=None, db_url=None, cell_ti
     return statuses, results, seconds
 
 
-def generate_feedback(root, students, statuses, db_url=None):
+def generate_feedback(root: Path, students: list[str], statuses: dict[str, Status], db_url: str | None = None) -> None:
     """`nbgrader generate_feedback` for `students`; one whose feedback is missing afterwards gets
     the status `graded, no feedback` and the reason in its notes."""
     if not students:
@@ -180,7 +183,7 @@ def generate_feedback(root, students, statuses, db_url=None):
                                            (f": {errors[0].strip()[:120]}" if errors else ""))
 
 
-def write_csv(path, statuses, results):
+def write_csv(path: Path | str, statuses: dict[str, Status], results: dict[str, grading.Result]) -> Path | str:
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["student", "status", *grading.PARTS, "autograded", "autograded_max", "reason", "notes", "mode",
@@ -197,30 +200,30 @@ def write_csv(path, statuses, results):
     return path
 
 
-def summary(statuses, results):
+def summary(statuses: dict[str, Status], results: dict[str, grading.Result]) -> str:
     """One row per student: status, autograded points per part, and the first reason and notes;
     a `worker` column when a cluster graded the class."""
     workers = any(st.worker for st in statuses.values())
-    width = max([len(st.worker) for st in statuses.values()] + [6]) + 2 if workers else 0
-    head = (f"{'student':<26}{'status':<12}" + (f"{'worker':<{width}}" if workers else "")
-            + "".join(f"{p:>6}" for p in grading.PARTS) + f"{'auto':>8}  reason")
-    lines = [head, "-" * len(head)]
+    rows = [("student", "status", *(("worker",) if workers else ()), *grading.PARTS, "auto", "reason")]
     for student, status in sorted(statuses.items()):
         r = results.get(student)
-        row = f"{student:<26}{status.label:<12}" + (f"{status.worker:<{width}}" if workers else "")
+        lead = (student, status.label, *((status.worker,) if workers else ()))
         if r is None:
-            lines.append(row + "".join(f"{'-':>6}" for _ in grading.PARTS) + f"{'-':>8}  {status.reason}")
+            rows.append((*lead, *("-" for _ in grading.PARTS), "-", status.reason))
             continue
-        first = next(iter(r.failures.items()), None)
-        reason = f"{first[0]}: {first[1]}" if first else ""
+        reason = r.first_failure()
         if status.notes:
             reason = (reason + " | " if reason else "") + "; ".join(status.notes)
-        lines.append(row + "".join(f"{r.parts[p][0]:>6g}" for p in grading.PARTS)
-                     + f"{r.total:>5g}/{r.maximum:<3g} {reason[:150]}")
-    return "\n".join(lines)
+        rows.append((*lead, *(tables.score(r.parts[p][0]) for p in grading.PARTS), f"{r.total:g}/{r.maximum:g}",
+                     reason[:150]))
+    first_part = 3 if workers else 2
+    return tables.render(rows, right=range(first_part, first_part + len(grading.PARTS) + 1))
 
 
-def main(root, workers=None, only=None, db_url=None, scheduler=None):
+def main(root: Path | str, workers: int | None = None, only: list[str] | None = None, db_url: str | None = None,
+         scheduler: str | None = None, cell_timeout: float | None = None) -> int:
+    """`week13 grade-class`: grade, print the summary; exit status 0 when every student was graded
+    with feedback, 1 when some were not, 2 when there is nothing to grade."""
     submitted = Path(root) / "submitted"
     if not submitted.is_dir() or not any(p.is_dir() for p in submitted.iterdir()):
         print(f"nothing to grade: put each submission in {submitted}/<student>/{ASSIGNMENT}/{NOTEBOOK} "
@@ -231,9 +234,10 @@ def main(root, workers=None, only=None, db_url=None, scheduler=None):
     if scheduler:  # one task per student on a Dask cluster (coursetools/distributed.py)
         from .distributed import grade_class_on_cluster
 
-        statuses, results, seconds = grade_class_on_cluster(root, scheduler, only=only, db_url=db_url)
+        statuses, results, seconds = grade_class_on_cluster(root, scheduler, only=only, db_url=db_url,
+                                                            cell_timeout=cell_timeout)
     else:
-        statuses, results, seconds = grade_class(root, workers, only=only, db_url=db_url)
+        statuses, results, seconds = grade_class(root, workers, only=only, db_url=db_url, cell_timeout=cell_timeout)
     print(summary(statuses, results))
     n_bad = sum(not s.graded or s.feedback_failed for s in statuses.values())
     print(f"\n{len(results)} graded, {n_bad} not graded or without feedback, autograding took {seconds:.1f} s "

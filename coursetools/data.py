@@ -18,7 +18,7 @@ def _rows(X, y):
         yield [repr(float(v)) for v in features] + [str(int(label))]
 
 
-def write_wine_csvs(folder):
+def write_wine_csvs(folder: Path | str) -> list[Path]:
     from sklearn.datasets import load_wine
     from sklearn.model_selection import train_test_split
 

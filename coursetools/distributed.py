@@ -43,14 +43,12 @@ import time
 from pathlib import Path
 from collections.abc import Callable
 
-from . import ASSIGNMENT, NOTEBOOK, REPO
+from . import ASSIGNMENT, NOTEBOOK
 from . import grading
+from .course import copy_course
 from .gradebook import gradebook_url
 
 WORKER_DIR_VARIABLE = "WEEK13_WORKER_DIR"
-# What a worker's scratch course is made of: the files local grading reads, from the worker's clone.
-COURSE_FILES = ("nbgrader_config.py",)
-COURSE_FOLDERS = ("source", "release", "autograder", "coursetools")
 DEFAULT_TASK_TIMEOUT_S = 1200  # > the notebook limit (600 s) + nbgrader start, feedback and slack
 LOG_TAIL = 3000
 
@@ -108,14 +106,8 @@ def worker_course() -> Path:
             suffix = old.name.rsplit("-", 1)[-1]
             if suffix.isdigit() and int(suffix) != os.getpid() and not _pid_alive(int(suffix)):
                 shutil.rmtree(old, ignore_errors=True)
-        course = base / f"week13-course-{os.getpid()}"
-        shutil.rmtree(course, ignore_errors=True)
-        course.mkdir()
-        for name in COURSE_FILES:
-            shutil.copy(REPO / name, course / name)
-        for folder in COURSE_FOLDERS:
-            shutil.copytree(REPO / folder, course / folder, ignore=shutil.ignore_patterns("__pycache__"))
-        _course = course
+        # the course of the worker's clone, its release included (a worker never regenerates it)
+        _course = course = copy_course(base / f"week13-course-{os.getpid()}", release=True)
         return course
 
 
@@ -139,14 +131,14 @@ def _collect(folder: Path) -> dict[str, bytes]:
 
 
 def grade_on_worker(*, student: str, files: dict[str, bytes], db_url: str | None = None,
-                    timeout_s: int = DEFAULT_TASK_TIMEOUT_S) -> dict:
+                    timeout_s: int = DEFAULT_TASK_TIMEOUT_S, cell_timeout: float | None = None) -> dict:
     """Grade one student on this (Dask worker) machine and return what the client must keep.
 
     Runs `nbgrader autograde week13 --student S --force` then `nbgrader generate_feedback` in
     this process's own course folder (`worker_course()`), exactly as local grading runs them, so
     the same pipeline, kernel guard and time limits apply. The gradebook is `db_url` (else this
     machine's $WEEK13_DB_URL); it goes to nbgrader through the environment, not the command line,
-    so the password never shows in `ps`.
+    so the password never shows in `ps`. `cell_timeout` overrides the per-cell limit (seconds).
 
     Returns {"student", "worker", "address", "host", "ok", "reason", "log_tail", "autograded",
     "feedback", "seconds"}; "autograded"/"feedback" map paths relative to
@@ -162,7 +154,7 @@ def grade_on_worker(*, student: str, files: dict[str, bytes], db_url: str | None
     env = grading.nbgrader_env(db_url=db_url or os.environ.get(grading.DB_URL_VARIABLE))
     logs, ok, reason = [], True, ""
     deadline = time.monotonic() + timeout_s
-    for args in (["autograde", ASSIGNMENT, "--student", student, "--force"],
+    for args in (["autograde", ASSIGNMENT, "--student", student, "--force", *grading.cell_timeout_flags(cell_timeout)],
                  ["generate_feedback", ASSIGNMENT, "--student", student, "--force"]):
         try:
             proc = subprocess.run(_nbgrader_command(args), cwd=course, env=env, stdout=subprocess.PIPE,
@@ -220,7 +212,7 @@ def _failed(student: str, reason: str, **extra) -> dict:
 def grade_on_cluster(*, root: Path, students: list[str], scheduler: str, db_url: str | None = None,
                      on_done: Callable[[str, dict], None] | None = None,
                      timeout_s: int = DEFAULT_TASK_TIMEOUT_S, window: int | None = None,
-                     connect_timeout_s: int = 60) -> dict[str, dict]:
+                     connect_timeout_s: int = 60, cell_timeout: float | None = None) -> dict[str, dict]:
     """Grade `students` of the course at `root` on the Dask cluster at `scheduler`; runs on the client.
 
     One task per student (pure=False: a regrade is a new task). At most `window` tasks are in
@@ -267,7 +259,7 @@ def grade_on_cluster(*, root: Path, students: list[str], scheduler: str, db_url:
         def send():
             student = pending.pop(0)
             future = client.submit(grade_on_worker, student=student, files=payloads[student],
-                                   db_url=db_url, timeout_s=timeout_s, pure=False,
+                                   db_url=db_url, timeout_s=timeout_s, cell_timeout=cell_timeout, pure=False,
                                    key=f"grade-{ASSIGNMENT}-{student}-{time.time_ns()}")
             by_key[future.key] = student
             queue.add(future)
@@ -308,7 +300,7 @@ def _allowed_failures(client) -> str:
 
 
 def grade_class_on_cluster(root: Path, scheduler: str, *, only: list[str] | None = None, quiet: bool = False,
-                           db_url: str | None = None):
+                           db_url: str | None = None, cell_timeout: float | None = None):
     """`grade-class --scheduler`: the same (statuses, results, seconds) as classgrade.grade_class,
     graded on the cluster; each Status also says which worker graded the student."""
     from . import classgrade
@@ -331,7 +323,8 @@ def grade_class_on_cluster(root: Path, scheduler: str, *, only: list[str] | None
                   flush=True)
 
     start = time.perf_counter()
-    outcomes = grade_on_cluster(root=root, students=students, scheduler=scheduler, db_url=url, on_done=progress)
+    outcomes = grade_on_cluster(root=root, students=students, scheduler=scheduler, db_url=url, on_done=progress,
+                                cell_timeout=cell_timeout)
     seconds = time.perf_counter() - start
     statuses, results = class_statuses(root, outcomes, db_url=url)
     classgrade.write_csv(root / f"grades_{ASSIGNMENT}.csv", statuses, results)

@@ -4,13 +4,12 @@ Only autograded scores are ever reset here: manual scores, comments and extra
 credit that a person entered in the formgrader are never touched.
 """
 
-import os
 from pathlib import Path
 
 DB_URL_VARIABLE = "WEEK13_DB_URL"
 
 
-def normalise_url(url):
+def normalise_url(url: str) -> str:
     """SQLAlchemy 2.1 maps a bare postgresql:// URL to psycopg 3; the course pins psycopg2."""
     for bare in ("postgresql://", "postgres://"):
         if url.startswith(bare):
@@ -18,11 +17,13 @@ def normalise_url(url):
     return url
 
 
-def gradebook_url(root, url=None):
-    """The gradebook's SQLAlchemy URL: `url`, else $WEEK13_DB_URL (e.g. a shared PostgreSQL), else
-    root/gradebook.db. nbgrader_config.py calls this too, so nbgrader and the tooling agree."""
-    url = url or os.environ.get(DB_URL_VARIABLE) or f"sqlite:///{Path(root).resolve() / 'gradebook.db'}"
-    return normalise_url(url)
+def gradebook_url(root: Path | str, url: str | None = None) -> str:
+    """The gradebook's SQLAlchemy URL: `url` (e.g. a shared PostgreSQL), else root/gradebook.db.
+
+    The environment is read only at the edges (the `week13` command line, nbgrader_config.py and a
+    Dask worker read $WEEK13_DB_URL, `DB_URL_VARIABLE`, and pass it here), so nothing deeper
+    can pick up an instructor's gradebook by accident; nbgrader and the tooling call this one rule."""
+    return normalise_url(url or f"sqlite:///{Path(root).resolve() / 'gradebook.db'}")
 
 
 def clear_auto_scores(db_url, assignment, student):

@@ -1,58 +1,27 @@
-"""Grade submissions with real nbgrader in a scratch course, and tabulate the result.
+"""Run real nbgrader on a course and read its grades back: the runner the class grader, the
+Dask workers, the tests and the benchmark share.
 
-`grade_samples(samples, workdir)`:
-1. lays out a scratch course in `workdir` (config, source, hidden tests),
-2. runs `nbgrader generate_assignment` there,
-3. writes each sample submission (release notebook + the sample's answers)
-   to `submitted/<student>/week13/`,
-4. runs `nbgrader autograde`, split over parallel worker processes that
-   share the gradebook (each kernel on one thread),
-5. reads every grade back from the gradebook.
+- `nbgrader(args, cwd)`: one nbgrader command in a course folder;
+- `autograde(course, students, workers)`: `nbgrader autograde --student` processes, one student at
+  a time to whichever is free, sharing the gradebook;
+- `read_results(course, students)`: autograded points per part and each failing test's message.
+
+Settings reach the nbgrader child as traitlets flags (`--RobustExecute.timeout=N`) and the
+gradebook URL in the child's environment; this process's own environment is never changed.
 """
 
 import os
-import shutil
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
-from . import ASSIGNMENT, NOTEBOOK, REPO
+from . import ASSIGNMENT, NOTEBOOK, RELEASE_NB, tables
 from . import notebooks as nbs
 
 PARTS = ("cell1", "cell2", "cell3", "cell4", "cell5", "cell6", "ex1", "ex2", "ex3", "ex4")
-
-
-@dataclass
-class Sample:
-    """A crafted submission: the reference answers with `edits` applied (or the untouched release)."""
-
-    student: str
-    about: str
-    edits: dict = field(default_factory=dict)
-    loses: tuple = ()  # parts that must lose autograded points; every other part keeps all of them
-    fails: tuple = ()  # grade ids of the test cells that must fail (a mistake caught for the right reason)
-    answered: bool = True  # False: the release notebook exactly as students receive it
-    transform: object = None  # optional: notebook -> notebook, after the edits (cells moved, tags, ...)
-    raw: str = None  # optional: the file's text instead of a notebook (e.g. invalid JSON)
-    filename: str = NOTEBOOK  # the name the student saved it under (None: no notebook at all)
-    status: str = "graded"  # "not graded": the class grader must refuse it with a reason
-
-    def notebook(self, release_nb, source_nb):
-        nb = nbs.fill_solutions(release_nb, source_nb) if self.answered else release_nb
-        nb = nbs.apply_edits(nb, self.edits)
-        return self.transform(nb) if self.transform else nb
-
-    def write(self, folder, release_nb, source_nb):
-        folder = Path(folder) / self.student / ASSIGNMENT
-        folder.mkdir(parents=True, exist_ok=True)
-        if self.filename is None:  # a submission without the notebook
-            (folder / "notes.txt").write_text("I could not find my notebook\n")
-        elif self.raw is not None:
-            (folder / self.filename).write_text(self.raw)
-        else:
-            nbs.write(self.notebook(release_nb, source_nb), folder / self.filename)
 
 
 # The nbgrader command line (`nbgrader ARGS`), a second faster per process: nbgrader's imports
@@ -64,25 +33,20 @@ NBGRADER = [sys.executable, "-c", "import sys; sys.modules.setdefault('rfc3987_s
 from .gradebook import DB_URL_VARIABLE, gradebook_url  # noqa: E402,F401  (one rule for the URL)
 
 
-CELL_TIMEOUT_VARIABLE = "WEEK13_CELL_TIMEOUT"  # nbgrader_config.py reads it (the per-cell limit, seconds)
-
-
-def nbgrader_env(threads=1, db_url=None, cell_timeout=None):
-    """The environment of an nbgrader child process: this Python's bin/ first, `threads` kernel
-    threads, and the gradebook URL only when given: a scratch course never inherits an
-    instructor's $WEEK13_DB_URL (its gradebook.db is its own)."""
+def nbgrader_env(db_url: str | None = None) -> dict[str, str]:
+    """The environment of an nbgrader child process: this Python's bin/ first, and the gradebook
+    URL only when given: a scratch course never inherits an instructor's $WEEK13_DB_URL (its
+    gradebook.db is its own). The kernels' own settings (threads, sandbox) are traits
+    (nbgrader_config.py), not environment."""
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    env["OMP_NUM_THREADS"] = str(threads)
     env.pop(DB_URL_VARIABLE, None)
     if db_url:
         env[DB_URL_VARIABLE] = db_url
-    if cell_timeout:
-        env[CELL_TIMEOUT_VARIABLE] = str(int(cell_timeout))
     return env
 
 
-def nbgrader(args, cwd, check=True, db_url=None):
+def nbgrader(args: list[str], cwd: Path, check: bool = True, db_url: str | None = None) -> subprocess.CompletedProcess:
     """Run an nbgrader command in course folder `cwd`; return the completed process."""
     proc = subprocess.run([*NBGRADER, *args], cwd=cwd, env=nbgrader_env(db_url=db_url),
                           capture_output=True, text=True)
@@ -91,29 +55,20 @@ def nbgrader(args, cwd, check=True, db_url=None):
     return proc
 
 
-def make_course(workdir, db_url=None):
-    """A fresh scratch course in `workdir`, with the release generated (into `db_url`, default the
-    course's own gradebook.db: never an instructor's $WEEK13_DB_URL)."""
-    workdir = Path(workdir)
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
-    shutil.copy(REPO / "nbgrader_config.py", workdir)
-    shutil.copytree(REPO / "source", workdir / "source")
-    for folder in ("autograder", "coursetools"):
-        shutil.copytree(REPO / folder, workdir / folder, ignore=shutil.ignore_patterns("__pycache__"))
-    nbgrader(["generate_assignment", ASSIGNMENT, "--force"], workdir, db_url=db_url)
-    return workdir
+def cell_timeout_flags(cell_timeout: float | None) -> list[str]:
+    """The traitlets flag that overrides RobustExecute.timeout, the per-cell limit (seconds) of
+    nbgrader_config.py, for one nbgrader command; [] keeps the configured limit."""
+    return [f"--RobustExecute.timeout={int(cell_timeout)}"] if cell_timeout else []
 
 
-def submit(workdir, samples):
-    release_nb = nbs.read(workdir / "release" / ASSIGNMENT / NOTEBOOK)
-    source_nb = nbs.read(workdir / "source" / ASSIGNMENT / NOTEBOOK)
-    for sample in samples:
-        sample.write(workdir / "submitted", release_nb, source_nb)
+def autograde_command(student: str, cell_timeout: float | None = None) -> list[str]:
+    """`nbgrader autograde` of one student, optionally with another per-cell limit."""
+    return [*NBGRADER, "autograde", ASSIGNMENT, "--force", "--student", student, *cell_timeout_flags(cell_timeout)]
 
 
-def autograde(workdir, students, workers=None, check=True, db_url=None, cell_timeout=None, logs=None, on_done=None):
+def autograde(workdir: Path, students: Iterable[str], workers: int | None = None, check: bool = True,
+              db_url: str | None = None, cell_timeout: int | None = None, logs: Path | None = None,
+              on_done: Callable[[str, int], None] | None = None) -> float:
     """Autograde `students` with `workers` nbgrader processes at a time, sharing the gradebook.
 
     Work is handed out one student at a time to whichever worker is free (a slow or hanging
@@ -125,6 +80,7 @@ def autograde(workdir, students, workers=None, check=True, db_url=None, cell_tim
     import queue
     import threading
 
+    students = list(students)
     workers = max(1, min(workers or os.cpu_count() or 1, len(students) or 1))
     logs = Path(logs or Path(workdir) / "build" / "autograde-logs")
     logs.mkdir(parents=True, exist_ok=True)
@@ -141,8 +97,8 @@ def autograde(workdir, students, workers=None, check=True, db_url=None, cell_tim
                 return
             log = logs / f"{student}.log"
             with open(log, "w") as out:
-                code = subprocess.run([*NBGRADER, "autograde", ASSIGNMENT, "--force", "--student", student],
-                                      cwd=workdir, env=nbgrader_env(db_url=db_url, cell_timeout=cell_timeout), stdout=out,
+                code = subprocess.run(autograde_command(student, cell_timeout),
+                                      cwd=workdir, env=nbgrader_env(db_url=db_url), stdout=out,
                                       stderr=subprocess.STDOUT).returncode
             if code != 0:
                 failed.append((student, log))
@@ -162,6 +118,13 @@ def autograde(workdir, students, workers=None, check=True, db_url=None, cell_tim
     return elapsed
 
 
+def autograded_maximum(release: Path = RELEASE_NB) -> float:
+    """The autograded points of the release, from its nbgrader metadata: the points of every graded
+    code cell (the written answer is graded by hand)."""
+    return sum(cell.metadata["nbgrader"].get("points", 0) for cell in nbs.read(release).cells
+               if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"))
+
+
 @dataclass
 class Result:
     student: str
@@ -176,8 +139,13 @@ class Result:
     def maximum(self):
         return sum(m for _, m in self.parts.values())
 
+    def first_failure(self) -> str:
+        """"grade id: message" of the first failing test cell, "" when none failed."""
+        first = next(iter(self.failures.items()), None)
+        return f"{first[0]}: {first[1]}" if first else ""
 
-def read_results(workdir, students, db_url=None):
+
+def read_results(workdir: Path, students: Iterable[str], db_url: str | None = None) -> dict[str, Result]:
     """Autograded points per part, from the gradebook, and each failing test's message."""
     from nbgrader.api import Gradebook
 
@@ -197,7 +165,7 @@ def read_results(workdir, students, db_url=None):
     return results
 
 
-def failing_messages(workdir, student):
+def failing_messages(workdir: Path, student: str) -> dict[str, str]:
     path = Path(workdir) / "autograded" / student / ASSIGNMENT / NOTEBOOK
     if not path.exists():
         return {"(notebook)": "not autograded"}
@@ -213,61 +181,10 @@ def failing_messages(workdir, student):
     return out
 
 
-def grade_samples(samples, workdir, workers=None):
-    workdir = make_course(workdir)
-    submit(workdir, samples)
-    seconds = autograde(workdir, [s.student for s in samples], workers)
-    return read_results(workdir, [s.student for s in samples]), seconds
-
-
-def table(samples, results):
-    """A plain-text grade table: one row per submission, autograded points per part."""
-    head = f"{'submission':<28}" + "".join(f"{p:>7}" for p in PARTS) + f"{'auto':>9}  first failing check"
-    lines = [head, "-" * len(head)]
-    for sample in samples:
-        r = results[sample.student]
-        row = f"{sample.student:<28}" + "".join(f"{r.parts[p][0]:>7g}" for p in PARTS)
-        first = next(iter(r.failures.items()), None)
-        reason = f"{first[0]}: {first[1]}" if first else ""
-        lines.append(row + f"{r.total:>5g}/{r.maximum:<3g}  {reason[:110]}")
-    return "\n".join(lines)
-
-
-def problems(sample, result):
-    """How `result` contradicts what `sample` expects; [] when the grade is right."""
-    if not sample.answered:
-        return [] if result.total == 0 else [f"expected 0 points, got {result.total:g}"]
-    out = []
-    if sample.fails and set(result.failures) != set(sample.fails):
-        out.append(f"expected exactly {sorted(sample.fails)} to fail, got {sorted(result.failures)}")
-    for part in PARTS:
-        score, maximum = result.parts[part]
-        if part in sample.loses and score >= maximum:
-            out.append(f"{part}: expected to lose points, got full marks {score:g}/{maximum:g}")
-        elif part not in sample.loses and score != maximum:
-            out.append(f"{part}: expected full marks, got {score:g}/{maximum:g}")
-    return out
-
-
-def expected_text(sample):
-    if not sample.answered:
-        return "0"
-    return "full" if not sample.loses else "loses " + "+".join(sample.loses)
-
-
-def got_text(result):
-    lost = [f"{p} {s:g}/{m:g}" for p, (s, m) in result.parts.items() if s < m]
-    return f"{result.total:g}/{result.maximum:g}" + (f" ({', '.join(lost)})" if lost and len(lost) <= 2 else "")
-
-
-def expectation_table(samples, results):
-    """Submission, expected, got, verdict and the first failing check, one row each."""
-    rows = [("submission", "expected", "got", "ok", "first failing check")]
-    for sample in samples:
-        r = results[sample.student]
-        first = next(iter(r.failures.items()), None)
-        rows.append((sample.student, expected_text(sample), got_text(r),
-                     "yes" if not problems(sample, r) else "NO",
-                     f"{first[0]}: {first[1]}"[:100] if first else ""))
-    widths = [max(len(row[i]) for row in rows) for i in range(4)]
-    return "\n".join("  ".join(cell.ljust(w) for cell, w in zip(row[:4], widths)) + "  " + row[4] for row in rows)
+def grade_table(results: Iterable[Result]) -> str:
+    """One row per graded notebook: autograded points per part, the total, the first failing check."""
+    rows = [("submission", *PARTS, "auto", "first failing check")]
+    for r in results:
+        rows.append((r.student, *(tables.score(r.parts[p][0]) for p in PARTS),
+                     f"{r.total:g}/{r.maximum:g}", r.first_failure()[:110]))
+    return tables.render(rows, right=range(1, len(PARTS) + 2))

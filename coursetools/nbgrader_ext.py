@@ -39,12 +39,14 @@ import json
 import secrets
 import shutil
 import time
+from logging import Logger
 from pathlib import Path
+from typing import Any
 
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat import NotebookNode
-from traitlets import Integer, Unicode
+from traitlets import Integer, List, Unicode, default
 from nbformat import read as _nbformat_read, v4 as nbformat_v4
 
 from nbgrader.coursedir import CourseDirectory
@@ -61,14 +63,14 @@ def _coursedir(preprocessor):
     return CourseDirectory(config=preprocessor.config)
 
 
-def notes_path(coursedir, resources):
+def notes_path(coursedir: CourseDirectory, resources: dict[str, Any]) -> Path:
     """Where the grading notes of the notebook being graded are kept (beside the graded notebook)."""
     info = resources["nbgrader"]
     folder = coursedir.format_path(coursedir.autograded_directory, info["student"], info["assignment"])
     return Path(folder) / (info["notebook"] + NOTES_SUFFIX)
 
 
-def add_notes(path, **fields):
+def add_notes(path: Path | str, **fields: Any) -> None:
     """Merge `fields` into the notes file: lists are extended, other values replaced."""
     path = Path(path)
     data = json.loads(path.read_text()) if path.exists() else {}
@@ -81,12 +83,13 @@ def add_notes(path, **fields):
     path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
 
 
-def read_notes(path):
+def read_notes(path: Path | str) -> dict[str, Any]:
     path = Path(path)
     return json.loads(path.read_text()) if path.exists() else {}
 
 
-def prepare_submission(*, assignment, student, notebooks, db_url, notebook_name, log=None):
+def prepare_submission(*, assignment: str, student: str, notebooks: list[str], db_url: str, notebook_name: str,
+                       log: Logger | None = None) -> None:
     """`Autograde.pre_convert_hook`: runs for each student before nbgrader reads the notebooks.
 
     `student` is "*" when nbgrader grades everyone, so the student comes from the
@@ -152,30 +155,55 @@ class RebuildFromRelease(NbGraderPreprocessor):
         return rebuilt, resources
 
 
-def nbformat_read(path):
+def nbformat_read(path: Path | str) -> NotebookNode:
     return _nbformat_read(str(path), as_version=4)
 
 
-def error_output(ename, evalue):
+def error_output(ename: str, evalue: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
-def is_test_cell(cell):
+def is_test_cell(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
 
 
 class RobustExecute(Execute):
+    timeout = Integer(
+        60, allow_none=True, help="Seconds one cell may run; a cell past it is interrupted and fails with "
+                                  "CellTimeoutError (its message names this limit). `grade-class` "
+                                  "overrides it with --RobustExecute.timeout=N").tag(config=True)
     notebook_timeout = Integer(600, help="Seconds for the whole notebook; later cells are not run.").tag(config=True)
     probe_timeout = Integer(5, help="Seconds a kernel has to answer after a timed-out cell.").tag(config=True)
+    hidden_modules = List(
+        Unicode(), ["grading_guard", "week13_checks"],
+        help="Modules the kernel imports when it starts, before any student code, so that they hold the "
+             "real torch and builtins: the guard first (it restores the kernel's state before each test "
+             "cell, see guard_module), then the hidden checks. Installed with the course (`make env`).",
+    ).tag(config=True)
+    guard_module = Unicode(
+        "grading_guard", help="The module (one of hidden_modules) whose restore(nonce, name) runs before "
+                              "every graded test cell").tag(config=True)
+    nonce_name = Unicode(
+        "__w13_guard_nonce__", help="The builtin the guard leaves the grader's nonce in, read back as a "
+                                    "user expression to prove the restore ran").tag(config=True)
+
+    @default("extra_arguments")
+    def _kernel_arguments(self):
+        """The kernel's command line, derived from hidden_modules: no input history on disk, and
+        the hidden modules imported at start."""
+        return ["--HistoryManager.hist_file=:memory:",
+                f"--IPKernelApp.exec_lines=['import {', '.join(self.hidden_modules)}']"]
+
+    def timeout_error(self) -> dict:
+        """The error a timed-out cell shows, derived from the timeout in force."""
+        message = f"the cell ran longer than {self.timeout} s and was interrupted"
+        return {"ename": "CellTimeoutError", "evalue": message, "traceback": [f"CellTimeoutError: {message}"]}
 
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = None  # set when the first cell starts: kernel start-up is not the student's time
         self._replay = []  # sources of the cells that ran without error, in order
         self._sandboxed = None  # how the kernel ran, read while it runs (nbclient drops km at the end)
-        # The timeout's error is derived from the timeout actually in force (a flag may change it).
-        message = f"the cell ran longer than {self.timeout} s and was interrupted"
-        self.error_on_timeout = {"ename": "CellTimeoutError", "evalue": message,
-                                 "traceback": [f"CellTimeoutError: {message}"]}
+        self.error_on_timeout = self.timeout_error()  # from the timeout in force (a flag may change it)
         nb, resources = super().preprocess(nb, resources, km)
         if resources and "nbgrader" in resources:  # autograding: say how the kernel ran
             sandboxed = self._sandboxed
@@ -205,8 +233,8 @@ class RobustExecute(Execute):
         """Restore the kernel's state before a test cell; False when the submission prevents it."""
         nonce = secrets.token_hex(8)
         reply = await self._run_quietly(
-            f"import sys as __w13_sys; __w13_sys.modules['grading_guard'].restore({nonce!r})",
-            self.probe_timeout, user_expressions={"nonce": "__w13_guard_nonce__"})
+            f"import sys as __w13_sys; __w13_sys.modules[{self.guard_module!r}].restore({nonce!r}, {self.nonce_name!r})",
+            self.probe_timeout, user_expressions={"nonce": self.nonce_name})
         if reply is None:
             return False
         value = reply["content"].get("user_expressions", {}).get("nonce", {})

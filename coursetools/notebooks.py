@@ -22,32 +22,32 @@ WORKED_BANNER = (
 )
 
 
-def read(path):
+def read(path: Path | str) -> nbformat.NotebookNode:
     return nbformat.read(str(path), as_version=4)
 
 
-def write(nb, path):
+def write(nb: nbformat.NotebookNode, path: Path | str) -> None:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.validate(nb)
     nbformat.write(nb, str(path))
 
 
-def grade_id(cell):
+def grade_id(cell: nbformat.NotebookNode) -> str | None:
     return cell.metadata.get("nbgrader", {}).get("grade_id")
 
 
-def cells_by_grade_id(nb):
+def cells_by_grade_id(nb: nbformat.NotebookNode) -> dict[str, nbformat.NotebookNode]:
     return {grade_id(c): c for c in nb.cells if grade_id(c)}
 
 
-def strip_solution_markers(text):
+def strip_solution_markers(text: str) -> str:
     """The solution with its marker lines removed (the code a student would write)."""
     lines = [line for line in text.splitlines() if line.strip() not in (BEGIN_SOLUTION, END_SOLUTION)]
     return "\n".join(lines)
 
 
-def strip_hidden_tests(text):
+def strip_hidden_tests(text: str) -> str:
     """Remove every hidden-test region, markers included."""
     out, hidden = [], False
     for line in text.splitlines():
@@ -60,11 +60,11 @@ def strip_hidden_tests(text):
     return "\n".join(out)
 
 
-def has_hidden_tests(cell):
+def has_hidden_tests(cell: nbformat.NotebookNode) -> bool:
     return cell.cell_type == "code" and BEGIN_HIDDEN in cell.source
 
 
-def worked_notebook(source_nb=None):
+def worked_notebook(source_nb: nbformat.NotebookNode | None = None) -> nbformat.NotebookNode:
     """The source with solutions in place, hidden-test cells and nbgrader metadata removed, unexecuted."""
     nb = copy.deepcopy(source_nb if source_nb is not None else read(SOURCE_NB))
     cells = []
@@ -80,7 +80,8 @@ def worked_notebook(source_nb=None):
     return nb
 
 
-def execute(nb, cwd, timeout=300, env=None, record_timing=False):
+def execute(nb: nbformat.NotebookNode, cwd: Path | str, timeout: int | None = 300, env: dict[str, str] | None = None,
+            record_timing: bool = False) -> nbformat.NotebookNode:
     """Execute `nb` in folder `cwd` on one CPU thread, with stable metadata.
 
     `record_timing` keeps nbclient's per-cell timestamps in `cell.metadata.execution`
@@ -88,19 +89,11 @@ def execute(nb, cwd, timeout=300, env=None, record_timing=False):
     from nbclient import NotebookClient
 
     saved_metadata = copy.deepcopy(nb.metadata)
-    old_env = {k: os.environ.get(k) for k in (env or {})}
-    os.environ.update(env or {})
-    try:
-        NotebookClient(
-            nb, timeout=timeout, kernel_name="python3", record_timing=record_timing,
-            resources={"metadata": {"path": str(cwd)}},
-        ).execute()
-    finally:
-        for k, v in old_env.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+    # the kernel's environment: this process's plus `env` (nbclient hands it to start_kernel)
+    NotebookClient(
+        nb, timeout=timeout, kernel_name="python3", record_timing=record_timing,
+        resources={"metadata": {"path": str(cwd)}},
+    ).execute(env={**os.environ, **(env or {})})
     nb.metadata = saved_metadata  # the kernel's language_info would name this machine's Python
     for cell in nb.cells:
         if cell.cell_type == "code":
@@ -108,7 +101,7 @@ def execute(nb, cwd, timeout=300, env=None, record_timing=False):
     return nb
 
 
-def coalesce_streams(outputs):
+def coalesce_streams(outputs: list[nbformat.NotebookNode]) -> list[nbformat.NotebookNode]:
     """Consecutive outputs on the same stream as one: how a print splits into messages depends on
     timing, and the committed worked notebook must not."""
     out = []
@@ -121,7 +114,7 @@ def coalesce_streams(outputs):
     return out
 
 
-def build_worked_notebook(dest=WORKED_NB):
+def build_worked_notebook(dest: Path | str = WORKED_NB) -> Path:
     """Write the executed worked notebook (and the data it reads) to `dest`."""
     dest = Path(dest)
     data_src = SOURCE_NB.parent / "data"
@@ -134,7 +127,7 @@ def build_worked_notebook(dest=WORKED_NB):
     return dest
 
 
-def fill_solutions(release_nb, source_nb):
+def fill_solutions(release_nb: nbformat.NotebookNode, source_nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     """A submission: the release notebook with every solution cell answered as in the source."""
     nb = copy.deepcopy(release_nb)
     answers = cells_by_grade_id(source_nb)
@@ -145,7 +138,8 @@ def fill_solutions(release_nb, source_nb):
     return nb
 
 
-def apply_edits(nb, edits):
+def apply_edits(nb: nbformat.NotebookNode,
+                edits: dict[str, str | list[tuple[str, str] | tuple[str, str, int]]]) -> nbformat.NotebookNode:
     """Apply a sample submission's edits: {grade_id: [(old, new[, times]), ...] or full new source}.
 
     A replacement whose `old` text is not exactly once in the cell raises, so
@@ -169,7 +163,7 @@ def apply_edits(nb, edits):
     return nb
 
 
-def clean_problems(path, allow_outputs):
+def clean_problems(path: Path | str, allow_outputs: bool) -> list[str]:
     """What is unclean about a notebook file: outputs where none belong, stray metadata, missing ids."""
     nb = read(path)
     problems = []

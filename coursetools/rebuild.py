@@ -22,17 +22,17 @@ import nbformat
 BEGIN_HIDDEN = "### BEGIN HIDDEN TESTS"
 
 
-def grade_id(cell):
+def grade_id(cell: nbformat.NotebookNode) -> str | None:
     return cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
 
 
-def is_fixed(cell):
+def is_fixed(cell: nbformat.NotebookNode) -> bool:
     """Release cells the student may not change: tests and read-only cells."""
     meta = cell.get("metadata", {}).get("nbgrader", {})
     return bool(meta) and not meta.get("solution")
 
 
-def is_solution(cell):
+def is_solution(cell: nbformat.NotebookNode) -> bool:
     return bool(cell.get("metadata", {}).get("nbgrader", {}).get("solution"))
 
 
@@ -85,7 +85,8 @@ def _moved(student_order, release_order, fixed_gids):
     return [g for g, a in anchors(student_order).items() if release_anchors.get(g, a) != a]
 
 
-def rebuild(release_nb, student_nb):
+def rebuild(release_nb: nbformat.NotebookNode,
+            student_nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[str]]:
     """The student's answers on the release's skeleton; returns (notebook, notes).
 
     `notes` says, one line each, what was repaired: deleted, emptied, moved,
@@ -137,7 +138,7 @@ def rebuild(release_nb, student_nb):
     out, n_extra = [], 0
     used_ids = {c.get("id") for c in release_nb.cells}
 
-    def add_extras(key):
+    def add_extras(key: int) -> None:
         nonlocal n_extra
         for extra in extras.get(key, []):
             n_extra += 1
@@ -191,7 +192,7 @@ SUSPICIOUS = {
 }
 
 
-def suspicious(nb, release_nb):
+def suspicious(nb: nbformat.NotebookNode, release_nb: nbformat.NotebookNode) -> list[str]:
     """What the student's own code touches that a correct answer never needs (empty: nothing)."""
     fixed = {c.source for c in release_nb.cells if is_fixed(c)}
     code = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and c.source not in fixed)

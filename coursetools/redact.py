@@ -2,16 +2,19 @@
 
 `RedactHiddenSource` (a `nbgrader generate_feedback` preprocessor, in nbgrader_config.py) replaces
 every output line of the notebook (streams, results, displays, error tracebacks) that reproduces a
-line of the hidden checks' source (`hidden_dir`/**/*.py) with "[hidden test line removed]".
+line of the hidden checks' source (the files of the installed `hidden_modules`) with
+"[hidden test line removed]".
 Only lines worth hiding count: at least `min_length` characters once stripped, and not a line
 that the release notebook itself shows students (a shared docstring, an import).
 """
 
+import importlib.util
 import re
+from collections.abc import Iterable
 from pathlib import Path
 
 import nbformat
-from traitlets import Integer, Unicode
+from traitlets import Integer, List, Unicode
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
@@ -35,10 +38,28 @@ def _lines_of_notebooks(folder):
     return out
 
 
-def hidden_lines(hidden_dir, release_dir=None, min_length=20):
-    """The stripped lines of hidden_dir/**/*.py worth hiding."""
+def module_sources(names: Iterable[str]) -> list[Path]:
+    """The source files of the modules `names` as this environment would import them (a package:
+    every .py file under its folder); a module that is not installed has none."""
+    out = []
+    for name in names:
+        spec = importlib.util.find_spec(name)
+        if spec is None or not spec.origin or not spec.origin.endswith(".py"):
+            continue
+        origin = Path(spec.origin)
+        out += sorted(origin.parent.rglob("*.py")) if spec.submodule_search_locations else [origin]
+    return [p for p in out if "__pycache__" not in p.parts]
+
+
+def hidden_lines(sources: Iterable[Path] | Path, release_dir: Path | str | None = None,
+                 min_length: int = 20) -> set[str]:
+    """The stripped lines of the `sources` (.py files, or folders of them) worth hiding."""
+    files = []
+    for source in [sources] if isinstance(sources, (str, Path)) else sources:
+        source = Path(source)
+        files += sorted(source.rglob("*.py")) if source.is_dir() else [source] if source.is_file() else []
     lines = set()
-    for path in sorted(Path(hidden_dir).rglob("*.py")) if hidden_dir and Path(hidden_dir).is_dir() else ():
+    for path in files:
         if "__pycache__" in path.parts:
             continue
         lines.update(line.strip() for line in path.read_text(errors="replace").splitlines())
@@ -46,7 +67,7 @@ def hidden_lines(hidden_dir, release_dir=None, min_length=20):
     return {line for line in lines if len(line) >= min_length and line not in shown}
 
 
-def redact_text(text, hidden):
+def redact_text(text: str, hidden: set[str]) -> tuple[str, int]:
     """`text` with every line that reproduces a hidden line replaced; (text, lines removed)."""
     if not hidden or not text:
         return text, 0
@@ -63,8 +84,10 @@ def redact_text(text, hidden):
 
 
 class RedactHiddenSource(NbGraderPreprocessor):
-    hidden_dir = Unicode("", help="Folder of the hidden checks whose source lines feedback must not show "
-                                  "(its **/*.py files)").tag(config=True)
+    hidden_modules = List(
+        Unicode(), ["grading_guard", "week13_checks"],
+        help="Modules whose source lines feedback must not show (the hidden checks and the guard, as "
+             "installed; a package's every .py file)").tag(config=True)
     release_dir = Unicode("", help="Folder of the release notebooks: lines they show students are not "
                                    "redacted").tag(config=True)
     min_length = Integer(20, help="Shortest stripped line that counts as a hidden line").tag(config=True)
@@ -72,9 +95,9 @@ class RedactHiddenSource(NbGraderPreprocessor):
     _cache = {}
 
     def _hidden(self):
-        key = (self.hidden_dir, self.release_dir, self.min_length)
+        key = (tuple(self.hidden_modules), self.release_dir, self.min_length)
         if key not in self._cache:
-            self._cache[key] = hidden_lines(self.hidden_dir, self.release_dir, self.min_length)
+            self._cache[key] = hidden_lines(module_sources(self.hidden_modules), self.release_dir, self.min_length)
         return self._cache[key]
 
     def preprocess(self, nb, resources):

@@ -39,9 +39,9 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Float, Integer, List, Unicode
 
-UNSANDBOXED_VARIABLE = "WEEK13_UNSANDBOXED"
+UNSANDBOXED_VARIABLE = "WEEK13_UNSANDBOXED"  # read by nbgrader_config.py (the edge), never here
 SWITCH = (f"c.SandboxedKernelManager.allow_unsandboxed = True in nbgrader_config.py, "
-          f"or {UNSANDBOXED_VARIABLE}=1 in the environment")
+          f"or {UNSANDBOXED_VARIABLE}=1 in the environment of the nbgrader command")
 
 GiB = 1024 ** 3
 MiB = 1024 ** 2
@@ -152,6 +152,10 @@ class SandboxedKernelManager(AsyncKernelManager):
     writable_paths = List(
         Unicode(), help="Folders writable in the sandbox besides the kernel's cwd (normally none)").tag(config=True)
     extra_bwrap_arguments = List(Unicode(), help="More bwrap arguments, put before the command").tag(config=True)
+    threads = Integer(
+        1, help="CPU threads of the kernel's numeric libraries (OMP_NUM_THREADS, sandboxed or not): a tiny "
+                "model trains fastest on one, and parallel graders must not oversubscribe the cores; "
+                "0: inherit the grader's environment").tag(config=True)
 
     sandboxed = None  # True/False once a kernel started; None before
 
@@ -162,10 +166,18 @@ class SandboxedKernelManager(AsyncKernelManager):
             self._sbx_dir = tempfile.mkdtemp(prefix="w13sbx-", dir="/tmp" if os.path.isdir("/tmp") else None)
         return self._sbx_dir
 
+    def _kernel_env(self, env):
+        """The kernel's environment: `env` (else this process's), with the `threads` setting."""
+        env = dict(os.environ if env is None else env)
+        if self.threads:
+            env["OMP_NUM_THREADS"] = str(self.threads)
+        return env
+
     async def _async_pre_start_kernel(self, **kw):
+        kw["env"] = self._kernel_env(kw.get("env"))
         reason = probe(self.bwrap)
         if reason is not None:
-            if not (self.allow_unsandboxed or os.environ.get(UNSANDBOXED_VARIABLE) == "1"):
+            if not self.allow_unsandboxed:
                 raise SandboxUnavailable(
                     f"Refusing to grade: student code must run in a sandbox, and {reason}. "
                     f"To grade a class you trust without a sandbox, set {SWITCH}.")

@@ -9,7 +9,7 @@ loudly when the source changes, so a sample cannot silently stop testing what
 it claims to test.
 """
 
-from coursetools.grading import Sample
+from .harness import Sample
 
 from .variants import EX1_CORRECT as EX1_VARIANTS
 from .variants import EX2_CORRECT as EX2_VARIANTS

@@ -8,7 +8,7 @@ that they run (Cell 5's tests train with loops of their own), so a mistake that 
 points in Cell 4 alone; the one that crashes says so in its `about`.
 """
 
-from coursetools.grading import Sample
+from .harness import Sample
 
 _EVAL_BLOCK = (
     "    with torch.no_grad():\n"

@@ -26,7 +26,7 @@ import copy
 
 from coursetools import NOTEBOOK
 from coursetools import notebooks as nbs
-from coursetools.grading import Sample
+from .harness import Sample
 
 from .robustness import WRONG_STD
 
@@ -104,12 +104,11 @@ except OSError as _err:
 
 PRINT_HIDDEN = '''
 import pathlib as _pl, sys as _sys
-for _entry in _sys.path:
-    _folder = _pl.Path(_entry or ".")
-    if (_folder / "week13_checks").is_dir():
-        for _source in sorted(_folder.rglob("*.py")):
-            print(f"==== {_source}")
-            print(_source.read_text())
+# the hidden checks are imported when the kernel starts: their files are wherever the module says
+_folder = _pl.Path(_sys.modules["week13_checks"].__file__).parent.parent
+for _source in sorted(_folder.rglob("*.py")):
+    print(f"==== {_source}")
+    print(_source.read_text())
 '''
 
 FORK_BOMB = '''

@@ -104,14 +104,14 @@ def _run_one(args):
         nb = graded_notebook(sample, release_nb, source_nb)
     except Exception as e:  # an edit that no longer applies
         return sample.student, {"(edits)": f"{type(e).__name__}: {e}"}, 0.0
-    os.environ["PYTHONPATH"] = os.pathsep.join([str(autograder)]
-                                               + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p])
-    os.environ["OMP_NUM_THREADS"] = "1"
+    # the kernel's environment: `autograder` first on its path (ahead of the installed checks)
+    env = dict(os.environ, OMP_NUM_THREADS="1",
+               PYTHONPATH=os.pathsep.join([str(autograder)] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=True,
                             extra_arguments=KERNEL_ARGS, shutdown_kernel="immediate",
                             resources={"metadata": {"path": str(SOURCE_NB.parent)}})
     try:
-        client.execute()
+        client.execute(env=env)
     except Exception as e:  # a dead kernel or a timeout outside allow_errors
         fails = failures(nb)
         fails["(kernel)"] = f"{type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}"

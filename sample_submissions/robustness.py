@@ -11,7 +11,7 @@ import copy
 import nbformat
 
 from coursetools import notebooks as nbs
-from coursetools.grading import Sample
+from .harness import Sample
 
 WRONG_STD = {"ex1_solution": [("features.std(axis=0)", "features.std(axis=0, ddof=1)")]}
 WRONG_LR = {"ex2_solution": [("T_max=epochs", "T_max=50")]}

@@ -10,7 +10,7 @@ to move a tensor. A hidden check that fails one of these is unfair to
 correct code.
 """
 
-from coursetools.grading import Sample
+from .harness import Sample
 
 # ---------------------------------------------------------------------------
 # Exercise 1: MyTabularDataset

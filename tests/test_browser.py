@@ -104,7 +104,7 @@ def course_root(robust_class):
     """The course root of the class that tests/test_class_grading.py grades (tests/conftest.py,
     `robust_class`: config, source, hidden tests, a gradebook with a graded class), with the
     committed release and worked notebook: what students get and what the formgrader shows."""
-    root = robust_class[0]
+    root = robust_class.course
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
     # What students get is the committed release (test_generated checks it is what this generates).
     shutil.rmtree(root / "release")
@@ -125,7 +125,6 @@ def lab(course_root, tmp_path_factory):
     (config / "jupyter_server_config.json").write_text(json.dumps(
         {"LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}))
     port, token = _free_port(), secrets.token_hex(16)
-    hidden = str(REPO / "autograder")
     env = dict(os.environ)
     env.update(
         PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
@@ -134,8 +133,6 @@ def lab(course_root, tmp_path_factory):
         JUPYTER_DATA_DIR=str(home / "data"),
         JUPYTER_RUNTIME_DIR=str(home / "runtime"),
         IPYTHONDIR=str(home / "ipython"),
-        # as a student's kernel: the repository's hidden tests are not on its path
-        PYTHONPATH=os.pathsep.join(p for p in env.get("PYTHONPATH", "").split(os.pathsep) if p and p != hidden),
     )
     log = (home / "jupyterlab.log").open("w")
     proc = subprocess.Popen(
@@ -379,7 +376,9 @@ def test_formgrader_shows_the_graded_class(page, lab, robust_class):
     """After `make grade-class`: every submission listed, graded ones with their score, the others flagged."""
     from playwright.sync_api import expect
 
-    _, _, statuses, results = robust_class
+    statuses = robust_class.statuses
+
+    results = robust_class.results
     page.goto(f"{lab['base']}/formgrader?token={lab['token']}")  # logs in: the table's API calls need the cookie
     page.goto(f"{lab['base']}/formgrader/manage_submissions/{ASSIGNMENT}")
     rows = page.locator("table tbody tr", has=page.locator("td.score"))

@@ -21,6 +21,7 @@ def _run(tmp_path, ci):
     env = {k: v for k, v in os.environ.items() if k != "CI"}
     if ci:
         env["CI"] = "true"
+    env["PYTHONPATH"] = str(REPO / "tests")  # tests/conftest.py's own modules (pyproject's pythonpath, outside its rootdir)
     return subprocess.run([sys.executable, "-m", "pytest", str(tmp_path / "test_needs.py"), "-p", "tests.conftest",
                            "-p", "no:cacheprovider", "-q", "--rootdir", str(tmp_path)],
                           cwd=REPO, env=env, capture_output=True, text=True, timeout=120)

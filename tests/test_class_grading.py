@@ -13,8 +13,10 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from limits import AUTO_MAX
 
-from coursetools import ASSIGNMENT, NOTEBOOK, classgrade, grading, rebuild
+from coursetools import ASSIGNMENT, NOTEBOOK, REPO, classgrade, grading, rebuild
+from sample_submissions import harness
 from coursetools import notebooks as nbs
 from coursetools.gradebook import gradebook_url, submitted_students
 from coursetools.nbgrader_ext import RobustExecute, NotRunIsFailure
@@ -26,18 +28,20 @@ ROBUST = {s.student: s for s in SAMPLES}
 
 @pytest.mark.parametrize("student", list(ROBUST))
 def test_submission_gets_the_expected_status_and_grade(robust_class, student):
-    _, samples, statuses, results = robust_class
+    samples = robust_class.samples
+    statuses = robust_class.statuses
+    results = robust_class.results
     sample, status = samples[student], statuses[student]
     assert ("graded" if status.graded else "not graded") == sample.status, status.reason
     if status.graded:
-        assert grading.problems(sample, results[student]) == [], results[student].failures
-        assert results[student].maximum == 95, "points come from the release's test cells only"
+        assert harness.problems(sample, results[student]) == [], results[student].failures
+        assert results[student].maximum == AUTO_MAX, "points come from the release's test cells only"
     else:
         assert status.reason, "a submission that is not graded says why"
 
 
 def test_not_graded_submissions_say_why(robust_class):
-    _, _, statuses, _ = robust_class
+    statuses = robust_class.statuses
     assert "cannot be read" in statuses["robust_invalid_json"].reason
     assert "no notebook" in statuses["robust_missing"].reason
     assert any("pytorch_fundamentals (1).ipynb" in n for n in statuses["robust_renamed"].notes)
@@ -45,7 +49,7 @@ def test_not_graded_submissions_say_why(robust_class):
 
 def test_failures_explain_themselves(robust_class):
     """What a student reads for the grading-process cases: one line, and why."""
-    _, _, _, results = robust_class
+    results = robust_class.results
     loop = results["robust_interrupt_loop"].failures
     assert any("NameError" in m for m in loop.values()), loop  # the loop cell never defined accumulated_step
     death = results["robust_kernel_death"].failures
@@ -58,13 +62,13 @@ def test_failures_explain_themselves(robust_class):
                                  ("robust_event_hack", "ex1", "AssertionError")):
         failures = results[student].failures
         assert any(g.startswith(part) and m.startswith(ename) for g, m in failures.items()), (student, failures)
-    deleted = nbs.read(robust_class[0] / "autograded" / "robust_deleted_tests" / ASSIGNMENT / NOTEBOOK)
+    deleted = nbs.read(robust_class.course / "autograded" / "robust_deleted_tests" / ASSIGNMENT / NOTEBOOK)
     assert {"ex1_tests_wine", "cell2_tests_count", "ex4_hidden_metrics"} <= {nbs.grade_id(c) for c in deleted.cells}
 
 
 def test_test_cells_come_back_from_the_release(robust_class):
     """Deleted, duplicated, retagged and markdown-converted test cells are graded as the release has them."""
-    root, _, _, _ = robust_class
+    root = robust_class.course
     release = nbs.read(root / "release" / ASSIGNMENT / NOTEBOOK)
     fixed = {nbs.grade_id(c): c for c in release.cells if nbs.grade_id(c) and not c.metadata["nbgrader"]["solution"]}
     for student in ("robust_deleted_tests", "robust_duplicated_tests", "robust_skip_tags", "robust_markdown_tests"):
@@ -81,7 +85,9 @@ def test_test_cells_come_back_from_the_release(robust_class):
 
 
 def test_grades_csv_tells_not_graded_from_zero(robust_class):
-    root, _, statuses, results = robust_class
+    root = robust_class.course
+    statuses = robust_class.statuses
+    results = robust_class.results
     with open(root / f"grades_{ASSIGNMENT}.csv", newline="") as f:
         rows = {row["student"]: row for row in csv.DictReader(f)}
     assert set(rows) == set(statuses)
@@ -95,7 +101,8 @@ def test_grades_csv_tells_not_graded_from_zero(robust_class):
 
 
 def test_feedback_per_part_without_hidden_code(robust_class):
-    root, _, statuses, _ = robust_class
+    root = robust_class.course
+    statuses = robust_class.statuses
     for student, status in statuses.items():
         path = root / "feedback" / student / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")
         assert path.exists() == status.graded, student
@@ -112,7 +119,8 @@ def test_feedback_per_part_without_hidden_code(robust_class):
 @pytest.mark.parametrize("student", ["robust_hidden_timeout", "robust_hidden_swallow", "robust_hidden_exit",
                                      "robust_kernel_death", "robust_interrupt_loop"])
 def test_no_hidden_code_when_a_timeout_interrupt_or_dying_kernel_cuts_through_a_check(robust_class, student):
-    root, _, statuses, results = robust_class
+    root = robust_class.course
+    results = robust_class.results
     failures = results[student].failures
     expected = {"robust_hidden_timeout": "CheckFailed: ex4_hidden_moves_to_device: interrupted",
                 "robust_hidden_swallow": "CellTimeoutError", "robust_hidden_exit": "KernelDied"}.get(student)
@@ -130,25 +138,29 @@ def test_no_hidden_code_when_a_timeout_interrupt_or_dying_kernel_cuts_through_a_
 def test_answers_count_where_students_put_them(robust_class):
     """A deleted, emptied, stub-left or moved solution cell: the answer elsewhere earns its points,
     and the student reads why in a note (feedback) and the instructor in the summary."""
-    root, _, statuses, results = robust_class
+    root = robust_class.course
+    statuses = robust_class.statuses
+    results = robust_class.results
     for student, note in (("robust_answer_in_new_cell", "ex1_solution: the solution cell was deleted"),
                           ("robust_answer_before_stub", "ex4_solution: left as the release's stub"),
                           ("robust_emptied_solution", "ex2_solution: the solution cell is empty"),
                           ("robust_moved_solution", "cell6_solution: moved")):
-        assert results[student].total == 95, (student, results[student].failures)
+        assert results[student].total == AUTO_MAX, (student, results[student].failures)
         assert any(n.startswith(note) for n in statuses[student].notes), (student, statuses[student].notes)
         feedback = (root / "feedback" / student / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")).read_text()
         assert note.split(": ", 1)[1] in html.unescape(feedback), student
 
 
 def test_no_free_points_for_flags_set_by_hand(robust_class):
-    _, _, _, results = robust_class
+    results = robust_class.results
     failures = results["robust_free_points"].failures
     assert {"cell5_tests_resume", "ex2_tests_structure"} <= set(failures), failures
 
 
 def test_regrading_is_safe_and_never_keeps_a_stale_score(robust_class):
-    root, _, statuses, results = robust_class
+    root = robust_class.course
+    statuses = robust_class.statuses
+    results = robust_class.results
     again, _, _ = classgrade.grade_class(root, workers=2, quiet=True, only=["robust_warning", "robust_transformer_hack"])
     regraded = grading.read_results(root, ["robust_warning", "robust_transformer_hack"])
     for student, result in regraded.items():
@@ -202,7 +214,7 @@ def test_notebook_time_limit_leaves_later_cells_unrun_and_pointless(tmp_path):
 
 def test_rebuild_keeps_answers_and_restores_the_skeleton():
     """classgrade.rebuild on its own: the student's cells kept in order, the release's test cells back."""
-    release = nbs.read(grading.REPO / "release" / ASSIGNMENT / NOTEBOOK)
+    release = nbs.read(REPO / "release" / ASSIGNMENT / NOTEBOOK)
     student = nbformat.from_dict(json.loads(json.dumps(release)))
     tests = [i for i, c in enumerate(student.cells) if nbs.grade_id(c) and not c.metadata["nbgrader"]["solution"]]
     solution = next(c for c in student.cells if nbs.grade_id(c) == "ex1_solution")
@@ -222,7 +234,8 @@ def test_rebuild_keeps_answers_and_restores_the_skeleton():
 
 def test_code_that_reaches_into_the_kernel_is_flagged_for_review(robust_class):
     """The grader undoes hooks and patches; the summary and the CSV also tell a person to look."""
-    root, _, statuses, _ = robust_class
+    root = robust_class.course
+    statuses = robust_class.statuses
     flagged = {s for s, st in statuses.items() if any(n.startswith("review by hand") for n in st.notes)}
     assert flagged == {"robust_custom_exc_hack", "robust_transformer_hack", "robust_event_hack",
                        "robust_monkeypatch_hack", "robust_kernel_death", "robust_hidden_exit"}
@@ -236,7 +249,7 @@ def _guard():
     import importlib.util
 
     spec = importlib.util.spec_from_file_location("grading_guard_under_test",
-                                                  grading.REPO / "autograder" / "grading_guard.py")
+                                                  REPO / "autograder" / "grading_guard.py")
     guard = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(guard)
     return guard
@@ -272,7 +285,9 @@ def test_guard_trusts_installed_hooks_only():
 
 def test_every_student_was_graded_in_the_sandbox(robust_class):
     """The grading notes say how each kernel ran; the CSV's mode column shows it."""
-    root, _, statuses, results = robust_class
+    root = robust_class.course
+    statuses = robust_class.statuses
+    results = robust_class.results
     assert results and all(statuses[student].mode == "sandboxed" for student in results)
     with open(root / f"grades_{ASSIGNMENT}.csv", newline="") as f:  # rewritten by the regrade tests above
         rows = [row for row in csv.DictReader(f) if row["status"] == "graded"]

@@ -51,3 +51,26 @@ def test_installed_versions_match_the_pins():
 
     for name, pinned in _requirements().items():
         assert version(name).split("+")[0] == pinned, name
+
+
+def test_the_installed_course_declares_the_pins():
+    """pyproject.toml's dependencies are requirements.txt (installed metadata, `make env`)."""
+    from importlib.metadata import requires
+
+    declared = _pins(requires("week13-pytorch-fundamentals"))
+    assert declared == _requirements()
+
+
+def test_the_course_tool_and_the_hidden_checks_are_installed():
+    """`week13` is on the environment's PATH, and the modules every kernel imports by name resolve to
+    this checkout (an editable install), not to a copy."""
+    import importlib.util
+    import shutil
+    import sys
+    from pathlib import Path
+
+    tool = shutil.which("week13", path=str(Path(sys.executable).parent))
+    assert tool, "make env installs the `week13` command"
+    for name, path in (("coursetools", "coursetools/__init__.py"), ("week13_checks", "autograder/week13_checks/__init__.py"),
+                       ("grading_guard", "autograder/grading_guard.py")):
+        assert Path(importlib.util.find_spec(name).origin).resolve() == (REPO / path).resolve(), name

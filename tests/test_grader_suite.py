@@ -10,9 +10,11 @@ import re
 from pathlib import Path
 
 import pytest
+from limits import AUTO_MAX
 from hidden_lines import hidden_lines as _hidden_lines
 
 from coursetools import ASSIGNMENT, NOTEBOOK, REPO, grading
+from sample_submissions import harness
 from coursetools import notebooks as nbs
 
 import sample_submissions
@@ -22,25 +24,26 @@ SAMPLES = {s.student: s for s in sample_submissions.ALL}
 
 @pytest.mark.parametrize("student", list(SAMPLES))
 def test_sample_gets_the_expected_grade(graded_class, student):
-    _, results = graded_class
-    assert grading.problems(SAMPLES[student], results[student]) == []
+    results = graded_class.results
+    assert harness.problems(SAMPLES[student], results[student]) == []
 
 
 def test_reference_gets_every_autograded_point(graded_class):
-    _, results = graded_class
+    results = graded_class.results
     ref = results["reference"]
-    assert ref.maximum == 95  # 100 points, of which the written answer (5) is graded by hand
-    assert ref.total == 95, ref.failures
+    assert ref.maximum == AUTO_MAX  # the release's points, but the written answer's (graded by hand)
+    assert ref.total == AUTO_MAX, ref.failures
 
 
 def test_untouched_release_gets_zero(graded_class):
-    _, results = graded_class
+    results = graded_class.results
     assert results["untouched_release"].total == 0
 
 
 def test_every_mistake_explains_itself_in_one_line(graded_class):
     """A failing check shows a one-line reason, not a traceback through autograder/."""
-    workdir, results = graded_class
+    workdir = graded_class.course
+    results = graded_class.results
     for student, result in results.items():
         for gid, message in result.failures.items():
             assert "\n" not in message and len(message) < 450, (student, gid, message)
@@ -53,7 +56,8 @@ def test_every_mistake_explains_itself_in_one_line(graded_class):
 
 
 def test_regrading_gives_the_same_grades(graded_class):
-    workdir, results = graded_class
+    workdir = graded_class.course
+    results = graded_class.results
     again = ["reference", "ex1_sample_std"]
     grading.autograde(workdir, again, workers=1)
     regraded = grading.read_results(workdir, again)
@@ -63,7 +67,7 @@ def test_regrading_gives_the_same_grades(graded_class):
 
 
 def test_feedback_and_release_never_show_hidden_tests(graded_class):
-    workdir, _ = graded_class
+    workdir = graded_class.course
     grading.nbgrader(["generate_feedback", ASSIGNMENT, "--force"], workdir)
     feedback = sorted((workdir / "feedback").rglob("*.html"))
     assert len(feedback) == len(SAMPLES)
@@ -85,7 +89,7 @@ def test_feedback_and_release_never_show_hidden_tests(graded_class):
 
 
 def test_feedback_shows_the_reason_for_lost_points(graded_class):
-    workdir, results = graded_class
+    workdir = graded_class.course
     path = workdir / "feedback" / "ex1_sample_std" / ASSIGNMENT / Path(NOTEBOOK).with_suffix(".html")
     if not path.exists():
         grading.nbgrader(["generate_feedback", ASSIGNMENT, "--force"], workdir)
@@ -97,7 +101,7 @@ def test_feedback_shows_the_reason_for_lost_points(graded_class):
 def test_every_cell_of_a_correct_answer_runs(graded_class, student):
     """Restart & Run All works for every correct answer: no cell of the graded notebook, graded or
     not (demos, plots, the notebook's own runs), ends in an error."""
-    workdir, _ = graded_class
+    workdir = graded_class.course
     nb = nbs.read(workdir / "autograded" / student / ASSIGNMENT / NOTEBOOK)
     errors = [(cell.get("id"), o.ename, o.evalue[:120]) for cell in nb.cells if cell.cell_type == "code"
               for o in cell.outputs if o.output_type == "error"]

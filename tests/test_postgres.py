@@ -19,8 +19,11 @@ import time
 
 import postgres_server
 import pytest
+from limits import AUTO_MAX
 
-from coursetools import ASSIGNMENT, NOTEBOOK, grading
+from coursetools import ASSIGNMENT, NOTEBOOK, REPO, grading
+from coursetools.course import copy_course, make_course
+from sample_submissions import harness
 from coursetools import notebooks as nbs
 
 from sample_submissions.catalogue import FLAWED_DEMO, REFERENCE
@@ -49,10 +52,7 @@ _grade_rows = postgres_server.grade_rows
 
 def _copy_course(machine_a, machine_b):
     """The second machine: a clone of the course with the same release/, and no gradebook of its own."""
-    machine_b.mkdir()
-    shutil.copy(machine_a / "nbgrader_config.py", machine_b)
-    for folder in ("source", "release", "autograder", "coursetools"):
-        shutil.copytree(machine_a / folder, machine_b / folder, ignore=shutil.ignore_patterns("__pycache__"))
+    copy_course(machine_b, source=machine_a, release=True)
 
 
 def _grade_class_command(machine, *extra):
@@ -78,9 +78,9 @@ def two_machines(postgres, tmp_path_factory):
     a, b = machines["machine_a"], machines["machine_b"]
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv(grading.DB_URL_VARIABLE, postgres)
-        grading.make_course(a, db_url=postgres)  # generate_assignment, into the shared database
+        make_course(a, db_url=postgres)  # generate_assignment, into the shared database
         _copy_course(a, b)
-        grading.submit(a, SAMPLES)
+        harness.submit(a, SAMPLES)
     (b / "submitted").mkdir()
     for student in MACHINE_STUDENTS["machine_b"]:
         shutil.move(a / "submitted" / student, b / "submitted" / student)
@@ -117,7 +117,7 @@ def _results(url, machine, students):
 
 def _graded_cells():
     """Grade ids of every graded cell of the release notebook (autograded tests and the written answer)."""
-    nb = nbs.read(grading.REPO / "release" / ASSIGNMENT / NOTEBOOK)
+    nb = nbs.read(REPO / "release" / ASSIGNMENT / NOTEBOOK)
     return {nbs.grade_id(c) for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade")}
 
 
@@ -163,10 +163,10 @@ def test_scores_are_what_the_samples_expect(postgres, two_machines):
     for name, machine in machines.items():
         results = _results(postgres, machine, MACHINE_STUDENTS[name])
         for student, result in results.items():
-            assert grading.problems(BY_STUDENT[student], result) == [], (student, result.parts, result.failures)
+            assert harness.problems(BY_STUDENT[student], result) == [], (student, result.parts, result.failures)
         if REFERENCE.student in results:
             ref = results[REFERENCE.student]
-            assert (ref.total, ref.maximum) == (95, 95), ref.failures
+            assert (ref.total, ref.maximum) == (AUTO_MAX, AUTO_MAX), ref.failures
 
 
 def test_export_from_either_machine_lists_the_whole_class_once(postgres, two_machines):
@@ -199,7 +199,7 @@ def test_regrading_a_student_keeps_one_submission_and_the_same_score(postgres, t
     assert {s: v for s, v in after_subs.items() if s != student} == \
         {s: v for s, v in before_subs.items() if s != student}, "regrading one student touched another"
     after = _results(postgres, machine, [student])[student]
-    assert after.parts == before.parts and after.total == 95, (before.parts, after.parts, after.failures)
+    assert after.parts == before.parts and after.total == AUTO_MAX, (before.parts, after.parts, after.failures)
     grades = _grade_rows(postgres)
     assert set(grades[student]) == _graded_cells() and set(grades[student].values()) == {1}, grades[student]
     (total,) = _query(postgres, "SELECT count(*) FROM grade")

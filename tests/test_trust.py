@@ -17,8 +17,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from limits import CLASS_CELL_TIMEOUT_S
 
 from coursetools import ASSIGNMENT, NOTEBOOK, classgrade, grading
+from coursetools.course import make_course
+from sample_submissions import harness
 from coursetools.gradebook import DB_URL_VARIABLE, gradebook_url
 from coursetools.nbgrader_ext import NOTES_SUFFIX, read_notes
 from sample_submissions.catalogue import FLAWED_DEMO, REFERENCE
@@ -47,11 +50,9 @@ def _notes(root, student):
 def plain_class(tmp_path_factory, robust_class):
     """The robustness samples graded by plain `nbgrader autograde week13` (two processes, half the
     class each, as two instructors' terminals would), with the same cell time limit as robust_class."""
-    from tests.conftest import CLASS_CELL_TIMEOUT_S
-
-    _, samples, _, _ = robust_class
-    root = grading.make_course(tmp_path_factory.mktemp("plain") / "course")
-    grading.submit(root, list(samples.values()))
+    samples = robust_class.samples
+    root = make_course(tmp_path_factory.mktemp("plain") / "course")
+    harness.submit(root, list(samples.values()))
     students = sorted(p.name for p in (root / "submitted").iterdir())
     halves = [students[0::2], students[1::2]]
     import time
@@ -62,8 +63,8 @@ def plain_class(tmp_path_factory, robust_class):
         others = [s for s in students if s not in half]
         procs.append(subprocess.Popen(
             [*grading.NBGRADER, "autograde", ASSIGNMENT, "--force",
-             "--CourseDirectory.student_id_exclude=" + ",".join(others)],
-            cwd=root, env=grading.nbgrader_env(cell_timeout=CLASS_CELL_TIMEOUT_S), stdout=subprocess.DEVNULL,
+             "--CourseDirectory.student_id_exclude=" + ",".join(others), *grading.cell_timeout_flags(CLASS_CELL_TIMEOUT_S)],
+            cwd=root, env=grading.nbgrader_env(), stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL))
     for proc in procs:
         proc.wait(timeout=1200)
@@ -80,7 +81,8 @@ def test_plain_nbgrader_grades_exactly_like_grade_class(robust_class, plain_clas
     """Compared with what grade-class recorded when it graded the class (later tests regrade some
     students of robust_class on purpose): every score per grade cell, every failing check's
     message, every note."""
-    _, _, statuses, results = robust_class
+    statuses = robust_class.statuses
+    results = robust_class.results
     by_plain = _scores(plain_class)
     plain = grading.read_results(plain_class, [s for s in results if s in by_plain])
     compared = 0
@@ -103,8 +105,8 @@ def hand_graded(tmp_path):
     from nbgrader.api import Gradebook
 
     samples = [REFERENCE, FLAWED_DEMO[0]]
-    root = grading.make_course(tmp_path / "course")
-    grading.submit(root, samples)
+    root = make_course(tmp_path / "course")
+    harness.submit(root, samples)
     classgrade.grade_class(root, workers=2, quiet=True)
     with Gradebook(gradebook_url(root)) as gb:
         for student in ("reference", FLAWED_DEMO[0].student):
@@ -173,8 +175,8 @@ def test_tests_never_touch_an_instructors_gradebook(tmp_path, monkeypatch):
     """With $WEEK13_DB_URL exported, a scratch course (tests, `make course`) still uses its own gradebook."""
     live = tmp_path / "live.db"
     monkeypatch.setenv(DB_URL_VARIABLE, f"sqlite:///{live}")
-    root = grading.make_course(tmp_path / "course")
-    grading.submit(root, [FLAWED_DEMO[0]])
+    root = make_course(tmp_path / "course")
+    harness.submit(root, [FLAWED_DEMO[0]])
     grading.autograde(root, [FLAWED_DEMO[0].student], workers=1)
     assert not live.exists(), "the instructor's gradebook was written"
     assert (root / "gradebook.db").exists()
@@ -184,7 +186,9 @@ def test_tests_never_touch_an_instructors_gradebook(tmp_path, monkeypatch):
 
 def test_failed_feedback_is_a_status(robust_class):
     """A graded notebook that feedback cannot be made from: `graded, no feedback` in the summary and CSV."""
-    root, _, statuses, results = robust_class
+    root = robust_class.course
+    statuses = robust_class.statuses
+    results = robust_class.results
     student = "reference"
     graded = root / "autograded" / student / ASSIGNMENT / NOTEBOOK
     saved = graded.read_bytes()

@@ -1,22 +1,15 @@
 """Fast unit tier: pure functions and preprocessors on tiny in-memory notebooks.
 
 No kernels, no nbgrader processes, no servers, no network; files only under tmp_path.
-`autograder/` goes on sys.path here (and only here) so the hidden checks' pure helpers
-can be imported.
+The hidden checks' pure helpers are imported as installed (`week13_checks`).
 """
 
 import copy
-import sys
 from types import SimpleNamespace
 
 import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
-
-from coursetools import REPO
-
-if str(REPO / "autograder") not in sys.path:
-    sys.path.insert(0, str(REPO / "autograder"))
 
 STUB = "# YOUR CODE HERE\nraise NotImplementedError()"
 

@@ -1,10 +1,12 @@
-"""coursetools.grading: the verdict on a graded sample, the child environment, the expectation table."""
+"""coursetools.grading (the runner's pure parts: child environment, command line, grade table) and
+sample_submissions.harness (the verdict on a graded sample, the expectation table)."""
 
 import os
 import sys
 from pathlib import Path
 
 from coursetools import grading
+from sample_submissions import harness
 from coursetools.gradebook import DB_URL_VARIABLE
 
 
@@ -21,47 +23,47 @@ def test_result_totals():
 
 
 def test_a_correct_sample_with_full_marks_has_no_problems():
-    assert grading.problems(grading.Sample("ok", "reference"), result()) == []
+    assert harness.problems(harness.Sample("ok", "reference"), result()) == []
 
 
 def test_a_correct_sample_that_loses_points_is_a_problem():
-    out = grading.problems(grading.Sample("ok", "reference"), result(ex2=5))
+    out = harness.problems(harness.Sample("ok", "reference"), result(ex2=5))
     assert out == ["ex2: expected full marks, got 5/10"]
 
 
 def test_a_mistake_that_keeps_full_marks_is_a_problem():
-    sample = grading.Sample("bad", "mistake", loses=("ex1",))
-    assert grading.problems(sample, result()) == ["ex1: expected to lose points, got full marks 10/10"]
-    assert grading.problems(sample, result(ex1=0)) == []
+    sample = harness.Sample("bad", "mistake", loses=("ex1",))
+    assert harness.problems(sample, result()) == ["ex1: expected to lose points, got full marks 10/10"]
+    assert harness.problems(sample, result(ex1=0)) == []
 
 
 def test_a_mistake_that_costs_another_part_too_is_a_problem():
-    sample = grading.Sample("bad", "mistake", loses=("ex1",))
-    assert grading.problems(sample, result(ex1=0, ex4=5)) == ["ex4: expected full marks, got 5/10"]
+    sample = harness.Sample("bad", "mistake", loses=("ex1",))
+    assert harness.problems(sample, result(ex1=0, ex4=5)) == ["ex4: expected full marks, got 5/10"]
 
 
 def test_fails_a_mistake_must_fail_exactly_its_named_cells():
-    sample = grading.Sample("bad", "mistake", loses=("ex1",), fails=("ex1_hidden_a",))
+    sample = harness.Sample("bad", "mistake", loses=("ex1",), fails=("ex1_hidden_a",))
     right = result(ex1=5, failures={"ex1_hidden_a": "CheckFailed"})
-    assert grading.problems(sample, right) == []
+    assert harness.problems(sample, right) == []
     too_many = result(ex1=0, failures={"ex1_hidden_a": "x", "ex1_hidden_b": "y"})
-    assert grading.problems(sample, too_many) == [
+    assert harness.problems(sample, too_many) == [
         "expected exactly ['ex1_hidden_a'] to fail, got ['ex1_hidden_a', 'ex1_hidden_b']"]
     wrong_cell = result(ex1=5, failures={"ex1_hidden_b": "y"})
-    assert len(grading.problems(sample, wrong_cell)) == 1
+    assert len(harness.problems(sample, wrong_cell)) == 1
 
 
 def test_without_fails_any_failing_cells_are_accepted():
-    sample = grading.Sample("bad", "mistake", loses=("ex1",))
-    assert grading.problems(sample, result(ex1=0, failures={"whatever": "x"})) == []
+    sample = harness.Sample("bad", "mistake", loses=("ex1",))
+    assert harness.problems(sample, result(ex1=0, failures={"whatever": "x"})) == []
 
 
 def test_an_unanswered_sample_must_score_zero():
-    sample = grading.Sample("blank", "release", answered=False)
+    sample = harness.Sample("blank", "release", answered=False)
     zero = grading.Result("blank", {p: (0.0, 10.0) for p in grading.PARTS}, {})
-    assert grading.problems(sample, zero) == []
+    assert harness.problems(sample, zero) == []
     one = grading.Result("blank", {**zero.parts, "cell1": (1.0, 10.0)}, {})
-    assert grading.problems(sample, one) == ["expected 0 points, got 1"]
+    assert harness.problems(sample, one) == ["expected 0 points, got 1"]
 
 
 def test_nbgrader_env_never_inherits_the_db_url(monkeypatch):
@@ -71,26 +73,51 @@ def test_nbgrader_env_never_inherits_the_db_url(monkeypatch):
     assert grading.nbgrader_env(db_url="sqlite:////tmp/x.db")[DB_URL_VARIABLE] == "sqlite:////tmp/x.db"
 
 
-def test_nbgrader_env_threads_path_and_cell_timeout(monkeypatch):
-    monkeypatch.delenv(grading.CELL_TIMEOUT_VARIABLE, raising=False)
-    env = grading.nbgrader_env(threads=3, cell_timeout=15.7)
-    assert env["OMP_NUM_THREADS"] == "3"
-    assert env[grading.CELL_TIMEOUT_VARIABLE] == "15"
+def test_nbgrader_env_puts_this_python_first_and_leaves_this_process_alone():
+    before = dict(os.environ)
+    env = grading.nbgrader_env(db_url="sqlite:////tmp/x.db")
     assert env["PATH"].split(os.pathsep)[0] == str(Path(sys.executable).parent)
-    assert grading.CELL_TIMEOUT_VARIABLE not in grading.nbgrader_env()
+    assert dict(os.environ) == before, "configuring a child must not change this process's environment"
+
+
+def test_the_cell_timeout_reaches_nbgrader_as_a_trait_flag():
+    command = grading.autograde_command("alice", cell_timeout=15.7)
+    assert command[-4:] == ["--force", "--student", "alice", "--RobustExecute.timeout=15"]
+    assert not any(a.startswith("--RobustExecute.timeout") for a in grading.autograde_command("alice"))
+    assert grading.cell_timeout_flags(None) == []
+
+
+def test_grade_table_has_a_column_per_part_and_the_first_failure():
+    table = grading.grade_table([result("good"), result("bad", ex1=4, failures={"ex1_hidden": "CheckFailed: no"})])
+    head, rule, good, bad = table.splitlines()
+    assert head.split()[1:len(grading.PARTS) + 2] == [*grading.PARTS, "auto"]
+    assert set(rule) == {"-"}
+    assert good.split()[len(grading.PARTS) + 1] == "100/100"
+    assert bad.split()[1:len(grading.PARTS) + 2] == [*["10"] * 6, "4", *["10"] * 3, "94/100"]
+    assert bad.endswith("ex1_hidden: CheckFailed: no")
 
 
 def test_expectation_table():
-    samples = [grading.Sample("good", "reference"),
-               grading.Sample("bad", "mistake", loses=("ex1",)),
-               grading.Sample("sneaky", "mistake", loses=("ex2",))]
+    samples = [harness.Sample("good", "reference"),
+               harness.Sample("bad", "mistake", loses=("ex1",)),
+               harness.Sample("sneaky", "mistake", loses=("ex2",))]
     results = {"good": result("good"),
                "bad": result("bad", ex1=0, failures={"ex1_hidden": "CheckFailed: wrong shape"}),
                "sneaky": result("sneaky")}
-    head, *rows = grading.expectation_table(samples, results).splitlines()
+    head, rule, *rows = harness.expectation_table(samples, results).splitlines()
     assert head.split()[:4] == ["submission", "expected", "got", "ok"]
+    assert set(rule) == {"-"}
     good, bad, sneaky = rows
     assert good.split()[:4] == ["good", "full", "100/100", "yes"]
     assert bad.split()[:6] == ["bad", "loses", "ex1", "90/100", "(ex1", "0/10)"]
     assert "yes" in bad.split() and bad.endswith("ex1_hidden: CheckFailed: wrong shape")
     assert sneaky.split()[:5] == ["sneaky", "loses", "ex2", "100/100", "NO"]
+
+
+def test_autograded_maximum_counts_graded_code_cells_only(tmp_path, release):
+    """From the release's metadata: test cells' points (1 + 2 here), not the hand-graded answer (5)."""
+    import nbformat
+
+    path = tmp_path / "release.ipynb"
+    nbformat.write(release, str(path))
+    assert grading.autograded_maximum(path) == 3

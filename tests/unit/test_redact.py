@@ -14,9 +14,12 @@ SHARED = "from torch.utils.data import DataLoader, Dataset"
 
 
 @pytest.fixture
-def course(tmp_path, nb):
-    hidden = tmp_path / "autograder" / "checks"
+def course(tmp_path, nb, monkeypatch):
+    """Hidden checks installed as a package (`w13_unit_checks`, found on the path like the real ones)."""
+    hidden = tmp_path / "autograder" / "w13_unit_checks"
     hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(hidden.parent))
     (hidden / "ex1.py").write_text(textwrap.dedent(f"""\
         {SHARED}
 
@@ -27,7 +30,7 @@ def course(tmp_path, nb):
     release = tmp_path / "release" / "week13"
     release.mkdir(parents=True)
     nbformat.write(nb.notebook(nb.code(SHARED)), str(release / "nb.ipynb"))
-    step = redact.RedactHiddenSource(hidden_dir=str(hidden.parent), release_dir=str(release.parent))
+    step = redact.RedactHiddenSource(hidden_modules=["w13_unit_checks"], release_dir=str(release.parent))
     return SimpleNamespace(step=step)
 
 
@@ -73,3 +76,19 @@ def test_hidden_lines_min_length_and_release(tmp_path):
     (tmp_path / "h" / "c.py").write_text(f"x = 1\n{SECRET}\n{SHARED}\n")
     assert redact.hidden_lines(tmp_path / "h") == {SECRET, SHARED}
     assert redact.hidden_lines(tmp_path / "h", min_length=100) == set()
+
+
+def test_module_sources_follow_the_installed_modules(tmp_path, monkeypatch):
+    """A package gives every .py file under it, a module its file, a missing module nothing."""
+    (tmp_path / "pkg_w13" / "sub").mkdir(parents=True)
+    for rel in ("pkg_w13/__init__.py", "pkg_w13/sub/a.py", "mod_w13.py"):
+        (tmp_path / rel).write_text("x = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    got = redact.module_sources(["pkg_w13", "mod_w13", "no_such_module_w13"])
+    assert sorted(p.relative_to(tmp_path).as_posix() for p in got) == [
+        "mod_w13.py", "pkg_w13/__init__.py", "pkg_w13/sub/a.py"]
+
+
+def test_the_real_hidden_checks_are_found_where_they_are_installed():
+    names = [p.name for p in redact.module_sources(redact.RedactHiddenSource().hidden_modules)]
+    assert "grading_guard.py" in names and "ex4.py" in names

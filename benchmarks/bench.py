@@ -1,10 +1,11 @@
-"""Benchmark of running and grading the course, on the machine it runs on (`make bench`).
+"""Benchmark of running and grading the course, on the machine it runs on (`make bench`,
+`python -m benchmarks`).
 
 Not a test: it measures, in one run,
 
 - floor            a fresh kernel that only runs `import torch` (start and shutdown included),
 - nbgrader_start   `nbgrader --version`: what every nbgrader process pays before it does anything,
-- execute_source   the annotated source notebook, hidden checks included (autograder/ on PYTHONPATH),
+- execute_source   the annotated source notebook, hidden checks included (installed with the course),
 - execute_worked   the worked notebook (generated from the source, as `make notebooks` does),
 - autograde_one    one `nbgrader autograde` process grading one submission (the reference answers),
 - batch_serial     N copies of that submission graded by one nbgrader process,
@@ -37,13 +38,14 @@ from pathlib import Path
 
 import nbformat
 
-from . import ASSIGNMENT, NOTEBOOK, REPO, SOURCE_NB
-from . import grading
-from . import notebooks as nbs
+from coursetools import ASSIGNMENT, NOTEBOOK, REPO, SOURCE_NB, grading
+from coursetools import notebooks as nbs
+from coursetools.course import make_course
+from sample_submissions import harness
 
 SCHEMA = 1
 TARGETS = {  # name: (numerator, denominator, comparison, target)
-    "worked_over_floor": ("execute_worked", "floor", "<=", 4.0),
+    "worked_over_floor": ("execute_worked", "floor", "<=", 5.0),  # benchmarks/README.md (4 before issue 10)
     "autograde_one_over_execute_source": ("autograde_one", "execute_source", "<=", 1.3),
     "parallel_speedup": ("batch_serial", "batch_parallel", ">=", 1.7),
 }
@@ -138,11 +140,7 @@ def run_floor(workdir):
 def run_source(workdir):
     """Execute the source notebook as it is (solutions and hidden checks); return seconds and the notebook."""
     folder = _with_data(Path(workdir) / "execute_source")
-    hidden = str(REPO / "autograder")
-    paths = [hidden] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]
-    env = dict(KERNEL_ENV, PYTHONPATH=os.pathsep.join(paths))
-    nb = nbs.read(SOURCE_NB)
-    return _execute(nb, folder, env, record_timing=True)
+    return _execute(nbs.read(SOURCE_NB), folder, KERNEL_ENV, record_timing=True)
 
 
 def run_worked(workdir):
@@ -203,7 +201,7 @@ def run_kernel_start(workdir, sandboxed):
 
     from jupyter_client.manager import AsyncKernelManager
 
-    from .sandbox import SandboxedKernelManager
+    from coursetools.sandbox import SandboxedKernelManager
 
     folder = Path(workdir) / "kernel_start"
     folder.mkdir(parents=True, exist_ok=True)
@@ -247,24 +245,22 @@ def sandbox_cost(stats):
 
 def setup_course(workdir, copies):
     """A scratch course with the reference submission and `copies` copies of it submitted."""
-    sys.path.insert(0, str(REPO))
     from sample_submissions.catalogue import REFERENCE
 
-    course = grading.make_course(Path(workdir) / "course")
+    course = make_course(Path(workdir) / "course")
     batch = [dataclasses.replace(REFERENCE, student=f"copy{i:02d}") for i in range(copies)]
-    grading.submit(course, [REFERENCE, *batch])
+    harness.submit(course, [REFERENCE, *batch])
     return course, REFERENCE.student, [s.student for s in batch]
 
 
 def setup_mixed(course):
     """Submit the mixed batch into `course`; returns the student ids (samples missing by name are skipped)."""
-    sys.path.insert(0, str(REPO))
     import sample_submissions
     from sample_submissions.robustness import SAMPLES as ROBUST
 
     by_name = {s.student: s for s in [*sample_submissions.ALL, *ROBUST]}
     samples = [dataclasses.replace(by_name[name], student=f"mixed-{name}") for name in MIXED if name in by_name]
-    grading.submit(course, samples)
+    harness.submit(course, samples)
     return [s.student for s in samples]
 
 
@@ -396,20 +392,12 @@ def report(result):
     return "\n".join(lines)
 
 
-def run(copies=8, repeat=3, out=None, workdir=None, workers=None, log=print):
+def run(copies: int = 8, repeat: int = 3, out: Path | None = None, workdir: Path | None = None,
+        workers: int | None = None, log=print) -> dict:
     """Measure everything once (the single figures `repeat` times, interleaved); return the result dict.
 
     The scratch course always grades into its own SQLite gradebook, never a shared database
-    named by $WEEK13_DB_URL."""
-    saved_url = os.environ.pop(grading.DB_URL_VARIABLE, None)
-    try:
-        return _run(copies, repeat, out, workdir, workers, log)
-    finally:
-        if saved_url is not None:
-            os.environ[grading.DB_URL_VARIABLE] = saved_url
-
-
-def _run(copies, repeat, out, workdir, workers, log):
+    named by $WEEK13_DB_URL (grading.nbgrader_env never passes it on)."""
     out = Path(out or REPO / "benchmarks" / "results")
     workdir = Path(workdir or REPO / "build" / "bench")
     workers = workers or os.cpu_count() or 1
@@ -537,7 +525,7 @@ def run_distributed_batch(course, students, workers, workdir, log=print):
     try:
         from distributed import Client
 
-        from . import distributed
+        from coursetools import distributed
     except ImportError as e:
         log(f"bench: no distributed batch ({e})")
         return None
@@ -547,8 +535,8 @@ def run_distributed_batch(course, students, workers, workdir, log=print):
         port = sock.getsockname()[1]
     address = f"tcp://127.0.0.1:{port}"
     dask = str(Path(sys.executable).parent / "dask")
-    env = dict(os.environ, PYTHONPATH=str(REPO), OMP_NUM_THREADS="1",
-               DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION="1.0")
+    env = dict(os.environ, OMP_NUM_THREADS="1", DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION="1.0")
+    env.pop(grading.DB_URL_VARIABLE, None)  # the workers grade into the course's own gradebook
     procs = []
 
     def start(cmd, cwd, extra=None):

@@ -1,0 +1,1 @@
+"""The course's benchmark (benchmarks/bench.py; `make bench`, `python -m benchmarks`)."""

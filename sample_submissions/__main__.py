@@ -1,0 +1,31 @@
+"""`python -m sample_submissions [--all]` (from the repository root; `make grade-samples`,
+`make course`): grade the sample submissions with real nbgrader in a scratch course and print
+the grade table. The samples use the course tooling; the tooling never imports them."""
+
+import argparse
+from pathlib import Path
+
+from coursetools import REPO
+from coursetools.grading import grade_table
+
+from . import ALL, DEMO
+from .harness import grade_samples
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m sample_submissions", description=__doc__)
+    parser.add_argument("--all", action="store_true", help="every crafted submission, not only the demo set")
+    parser.add_argument("--workdir", default=str(REPO / "build" / "sample_course"))
+    parser.add_argument("--workers", type=int, default=None, help="parallel graders (default: one per core)")
+    args = parser.parse_args(argv)
+    samples = ALL if args.all else DEMO
+    workdir = Path(args.workdir)
+    print(f"autograding {len(samples)} sample submissions in {workdir} ...", flush=True)
+    results, seconds = grade_samples(samples, workdir, workers=args.workers)
+    print(grade_table(results[s.student] for s in samples))
+    print(f"\nautograded in {seconds:.1f} s; written answers (ex3_answer, 5 points) are graded by hand "
+          f"in the formgrader. Autograded notebooks: {workdir / 'autograded'}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,119 @@
+"""One route for configuration: nbgrader_config.py reads the environment (the edge) and sets
+traits; every derived value (kernel arguments, the timeout's error, the guard's call) comes from
+the traits of the class that uses it."""
+
+import asyncio
+import os
+
+import pytest
+from traitlets.config import Config
+from traitlets.config.loader import PyFileConfigLoader
+
+from coursetools import REPO
+from coursetools.course import copy_course
+from coursetools.gradebook import DB_URL_VARIABLE
+from coursetools.nbgrader_ext import RobustExecute
+from coursetools.sandbox import UNSANDBOXED_VARIABLE, SandboxedKernelManager
+
+
+def load_config(root):
+    return PyFileConfigLoader("nbgrader_config.py", path=str(root)).load_config()
+
+
+@pytest.fixture
+def course(tmp_path):
+    return copy_course(tmp_path / "course")
+
+
+def test_the_config_reads_the_environment_once_into_traits(course, monkeypatch):
+    monkeypatch.setenv(DB_URL_VARIABLE, "postgresql://grader@db/week13")
+    monkeypatch.setenv(UNSANDBOXED_VARIABLE, "1")
+    c = load_config(course)
+    assert c.CourseDirectory.db_url == "postgresql+psycopg2://grader@db/week13"
+    assert c.Autograde.pre_convert_hook.keywords["db_url"] == c.CourseDirectory.db_url
+    assert c.SandboxedKernelManager.allow_unsandboxed is True
+
+
+def test_without_the_environment_the_course_keeps_its_own_gradebook_and_the_sandbox(course, monkeypatch):
+    monkeypatch.delenv(DB_URL_VARIABLE, raising=False)
+    monkeypatch.delenv(UNSANDBOXED_VARIABLE, raising=False)
+    c = load_config(course)
+    assert c.CourseDirectory.db_url == f"sqlite:///{course.resolve() / 'gradebook.db'}"
+    assert c.SandboxedKernelManager.allow_unsandboxed is False
+    assert c.RobustExecute.kernel_manager_class == "coursetools.sandbox.SandboxedKernelManager"
+
+
+def test_loading_the_config_changes_no_environment(course):
+    before = dict(os.environ)
+    load_config(course)
+    assert dict(os.environ) == before
+
+
+def test_the_config_does_not_restate_robust_execute_defaults(course):
+    """The cell limit and the kernel's start-up imports live in RobustExecute's traits only."""
+    c = load_config(course)
+    for name in ("timeout", "extra_arguments", "hidden_modules", "notebook_timeout"):
+        assert name not in c.RobustExecute and name not in c.Execute, name
+
+
+def test_kernel_arguments_follow_hidden_modules():
+    assert RobustExecute().extra_arguments == [
+        "--HistoryManager.hist_file=:memory:", "--IPKernelApp.exec_lines=['import grading_guard, week13_checks']"]
+    config = Config()
+    config.RobustExecute.hidden_modules = ["grading_guard", "week14_checks"]
+    assert RobustExecute(config=config).extra_arguments[-1] == "--IPKernelApp.exec_lines=['import grading_guard, week14_checks']"
+
+
+@pytest.mark.parametrize("seconds", [60, 15])
+def test_the_timeout_error_names_the_timeout_in_force(seconds):
+    config = Config()
+    if seconds != 60:
+        config.RobustExecute.timeout = seconds  # what --RobustExecute.timeout=15 sets
+    error = RobustExecute(config=config).timeout_error()
+    assert error["ename"] == "CellTimeoutError"
+    assert f"longer than {seconds} s" in error["evalue"] and error["traceback"] == [f"CellTimeoutError: {error['evalue']}"]
+
+
+def test_the_guard_is_called_with_the_trait_names():
+    """The restore call and the nonce read back both come from guard_module and nonce_name."""
+    sent = {}
+
+    class FakeKernelClient:
+        async def execute_interactive(self, code, **kw):
+            sent["code"], sent["expressions"] = code, kw["user_expressions"]
+            return {"content": {"user_expressions": {"nonce": {"status": "ok", "data": {"text/plain": "'x'"}}}}}
+
+    step = RobustExecute(guard_module="my_guard", nonce_name="__my_nonce__")
+    step.kc = FakeKernelClient()
+    assert asyncio.run(step._guard()) is False  # the nonce read back is not the one sent
+    assert "modules['my_guard'].restore(" in sent["code"] and sent["code"].endswith(", '__my_nonce__')")
+    assert sent["expressions"] == {"nonce": "__my_nonce__"}
+
+
+def test_the_guard_leaves_the_nonce_under_the_name_it_is_given():
+    import builtins
+
+    import grading_guard
+
+    grading_guard.restore("abc123", "__w13_unit_nonce__")
+    try:
+        assert builtins.__w13_unit_nonce__ == "abc123"
+    finally:
+        del builtins.__w13_unit_nonce__
+
+
+def test_kernel_threads_are_a_trait():
+    km = SandboxedKernelManager(threads=2)
+    env = km._kernel_env({"PATH": "/bin", "OMP_NUM_THREADS": "8"})
+    assert env == {"PATH": "/bin", "OMP_NUM_THREADS": "2"}
+    assert SandboxedKernelManager(threads=0)._kernel_env({"OMP_NUM_THREADS": "8"}) == {"OMP_NUM_THREADS": "8"}
+    assert SandboxedKernelManager()._kernel_env(None)["OMP_NUM_THREADS"] == "1"
+
+
+def test_a_scratch_course_holds_the_course_not_the_tooling(tmp_path):
+    course = copy_course(tmp_path / "c")
+    assert sorted(p.name for p in course.iterdir()) == ["nbgrader_config.py", "source"]
+    assert (course / "source" / "week13" / "pytorch_fundamentals.ipynb").is_file()
+    with_release = copy_course(tmp_path / "w", release=True)
+    assert (with_release / "release" / "week13" / "pytorch_fundamentals.ipynb").is_file()
+    assert (REPO / "nbgrader_config.py").read_text() == (course / "nbgrader_config.py").read_text()

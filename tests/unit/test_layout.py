@@ -1,0 +1,75 @@
+"""The code's shape: production never imports test data, nothing edits sys.path, and no tooling
+configures a child by writing its own process's environment (read from the source, with ast)."""
+
+import ast
+import re
+
+import pytest
+
+from coursetools import REPO
+
+PRODUCTION = sorted([*(REPO / "coursetools").glob("*.py"), REPO / "nbgrader_config.py",
+                     *(REPO / "autograder").rglob("*.py")])
+TOOLING = sorted([*PRODUCTION, *(REPO / "benchmarks").glob("*.py"), *(REPO / "sample_submissions").glob("*.py"),
+                  *(REPO / "tests").rglob("*.py")])
+TEST_DATA = ("sample_submissions", "tests", "benchmarks", "conftest")
+
+
+def _imports(path):
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            yield from (alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            yield node.module
+
+
+@pytest.mark.parametrize("path", PRODUCTION, ids=lambda p: str(p.relative_to(REPO)))
+def test_production_never_imports_test_data(path):
+    bad = [name for name in _imports(path) if name.split(".")[0] in TEST_DATA]
+    assert bad == [], f"{path.relative_to(REPO)} imports {bad}"
+
+
+def _environment_writes_and_path_edits(path):
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        target = None
+        if isinstance(node, (ast.Assign, ast.AugAssign, ast.Delete)):
+            for t in getattr(node, "targets", None) or [getattr(node, "target", None)]:
+                if isinstance(t, ast.Subscript):
+                    target = ast.unparse(t.value)
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            owner = ast.unparse(node.func.value)
+            if node.func.attr in ("update", "pop", "setdefault", "clear", "__setitem__") and owner == "os.environ":
+                target = owner
+            if node.func.attr in ("insert", "append", "extend") and owner in ("sys.path", "_sys.path"):
+                target = owner
+            if ast.unparse(node.func) == "os.putenv":
+                target = "os.putenv"
+        if target in ("os.environ", "sys.path", "os.putenv"):
+            found.append(f"line {node.lineno}: {ast.unparse(node)[:80]}")
+    return found
+
+
+@pytest.mark.parametrize("path", TOOLING, ids=lambda p: str(p.relative_to(REPO)))
+def test_no_sys_path_edit_and_no_process_environment_write(path):
+    assert _environment_writes_and_path_edits(path) == []
+
+
+def test_the_rule_finds_what_it_is_meant_to_find(tmp_path):
+    bad = tmp_path / "bad.py"
+    bad.write_text("import os, sys\nos.environ['X'] = '1'\nos.environ.update(Y='2')\nsys.path.insert(0, 'here')\n"
+                   "env = dict(os.environ)\nenv['X'] = '1'\n")
+    assert len(_environment_writes_and_path_edits(bad)) == 3  # a copy of the environment may change freely
+
+
+def test_no_scratch_course_copies_the_tooling():
+    """Courses are made in one place (coursetools/course.py), from the course's own files only."""
+    from coursetools import course
+
+    assert set(course.COURSE_FILES + course.COURSE_FOLDERS + course.GENERATED_FOLDERS).isdisjoint(
+        {"coursetools", "autograder", "sample_submissions"})
+    copies_tooling = re.compile(r'for \w+ in \([^)]*"(coursetools|autograder)"[^)]*\):\s*\n\s*shutil\.copytree')
+    for path in TOOLING:
+        if "unit" in path.parts:
+            continue
+        assert not copies_tooling.search(path.read_text()), f"{path.relative_to(REPO)} copies the tooling into a course"
