@@ -38,7 +38,7 @@ from pathlib import Path
 
 import nbformat
 
-from coursetools import ASSIGNMENT, NOTEBOOK, REPO, SOURCE_NB, grading
+from coursetools import ASSIGNMENT, NOTEBOOK, REPO, SOURCE_NB, grading, tables
 from coursetools import notebooks as nbs
 from coursetools.course import make_course
 from sample_submissions import harness
@@ -337,40 +337,40 @@ def ratios(stats):
     return to_floor, targets
 
 
-def report(result):
+def report(result: dict) -> str:
+    """The result as text: the figures, the targets, the slowest cells, the machine's load."""
     stats, to_floor, targets = result["stats"], result["ratio_to_floor"], result["targets"]
     copies = result["config"]["copies"]
-    lines = [f"{'figure':<16}{'median s':>10}{'min s':>9}{'n':>3}{'x floor':>9}  what",
-             "-" * 90]
+    rows = [("figure", "median s", "min s", "n", "x floor", "what")]
     for name in FIGURES:
         if name not in stats:
             continue
         s = stats[name]
-        lines.append(f"{name:<16}{s['median']:>10.2f}{s['min']:>9.2f}{s['n']:>3}{to_floor[name]['median']:>9.2f}  "
-                     + ABOUT[name].replace("N copies", f"{copies} copies"))
+        rows.append((name, f"{s['median']:.2f}", f"{s['min']:.2f}", s["n"], f"{to_floor[name]['median']:.2f}",
+                     ABOUT[name].replace("N copies", f"{copies} copies")))
+    if "batch_serial" in stats:
+        per = stats["batch_serial"]["median"] / copies
+        rows.append(("(per copy)", f"{per:.2f}", "", "", f"{per / stats['floor']['median']:.2f}", "batch_serial / N"))
+    lines = [tables.render(rows, right=(1, 2, 3, 4))]
     if "mixed_serial" in stats and "mixed_parallel" in stats:
         n = len(MIXED)
         lines.append(f"mixed batch of {n}: {stats['mixed_serial']['median'] / n:.2f} s per student with 1 grader, "
                      f"{stats['mixed_parallel']['median'] / n:.2f} s with {result['config']['workers']} "
                      f"(speed-up {stats['mixed_serial']['median'] / stats['mixed_parallel']['median']:.2f}x)")
-    if "batch_serial" in stats:
-        per = stats["batch_serial"]["median"] / copies
-        lines.append(f"{'(per copy)':<16}{per:>10.2f}{'':>9}{'':>3}{per / stats['floor']['median']:>9.2f}  "
-                     "batch_serial / N")
     cost = result.get("sandbox_cost")
     if cost:
         lines.append(f"sandbox cost per submission: {cost['kernel_start_s']:+.2f} s to start a kernel, "
                      f"{cost['autograde_s']:+.2f} s per graded notebook (autograde_one - autograde_unsandboxed)")
-    lines += ["", f"{'target':<36}{'value':>8}{'(mins)':>8}  {'target':<8}verdict", "-" * 70]
-    for name, t in targets.items():
-        lines.append(f"{name:<36}{t['value']:>8.2f}{t['value_from_min']:>8.2f}  {t['target']:<8}{t['verdict']}")
+    lines += ["", tables.render([("target", "value", "(mins)", "target", "verdict"),
+                                 *((name, f"{t['value']:.2f}", f"{t['value_from_min']:.2f}", t["target"], t["verdict"])
+                                   for name, t in targets.items())], right=(1, 2))]
     cells = result.get("source_cells")
     if cells:
         lines += ["", f"slowest cells of execute_source (median of {cells['runs']} runs; cells sum "
                       f"{cells['cells_total_s']:.2f} s of {stats['execute_source']['median']:.2f} s wall):",
-                  f"{'cell':>5}  {'seconds':>8}  {'grade id':<30}first line", "-" * 90]
-        for c in cells["top"]:
-            lines.append(f"{c['index']:>5}  {c['seconds']:>8.2f}  {c['grade_id'] or '':<30}{c['first_line'][:50]}")
+                  tables.render([("cell", "seconds", "grade id", "first line"),
+                                 *((c["index"], f"{c['seconds']:.2f}", c["grade_id"] or "", c["first_line"][:50])
+                                   for c in cells["top"])], right=(0, 1))]
     machine = result["machine"]
     if machine.get("loadavg_start") and machine.get("loadavg_end"):
         lines += ["", f"load average (1 min) at start {machine['loadavg_start'][0]:.1f}, at end "

@@ -42,11 +42,15 @@ import threading
 import time
 from pathlib import Path
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from . import ASSIGNMENT, NOTEBOOK
 from . import grading
 from .course import copy_course
 from .gradebook import gradebook_url
+
+if TYPE_CHECKING:  # classgrade imports this module lazily; at run time the names are not needed
+    from .classgrade import Status
 
 WORKER_DIR_VARIABLE = "WEEK13_WORKER_DIR"
 DEFAULT_TASK_TIMEOUT_S = 1200  # > the notebook limit (600 s) + nbgrader start, feedback and slack
@@ -300,7 +304,8 @@ def _allowed_failures(client) -> str:
 
 
 def grade_class_on_cluster(root: Path, scheduler: str, *, only: list[str] | None = None, quiet: bool = False,
-                           db_url: str | None = None, cell_timeout: float | None = None):
+                           db_url: str | None = None, cell_timeout: float | None = None,
+                           ) -> tuple[dict[str, Status], dict[str, grading.Result], float]:
     """`grade-class --scheduler`: the same (statuses, results, seconds) as classgrade.grade_class,
     graded on the cluster; each Status also says which worker graded the student."""
     from . import classgrade
@@ -331,7 +336,8 @@ def grade_class_on_cluster(root: Path, scheduler: str, *, only: list[str] | None
     return statuses, results, seconds
 
 
-def class_statuses(root: Path, outcomes: dict[str, dict], *, db_url: str | None = None):
+def class_statuses(root: Path, outcomes: dict[str, dict], *, db_url: str | None = None,
+                   ) -> tuple[dict[str, Status], dict[str, grading.Result]]:
     """(statuses, results) in classgrade's types from grade_on_cluster's outcomes: results read back
     from the gradebook, notes from the grading notes the worker sent back, and the worker's name."""
     from . import classgrade

@@ -26,7 +26,7 @@ def gradebook_url(root: Path | str, url: str | None = None) -> str:
     return normalise_url(url or f"sqlite:///{Path(root).resolve() / 'gradebook.db'}")
 
 
-def clear_auto_scores(db_url, assignment, student):
+def clear_auto_scores(db_url: str, assignment: str, student: str) -> int:
     """Forget a student's autograded scores and automatic comments before a regrade.
 
     A regrade that then fails leaves no score (never the previous one); a
@@ -52,7 +52,7 @@ def clear_auto_scores(db_url, assignment, student):
         return n
 
 
-def submitted_students(db_url, assignment):
+def submitted_students(db_url: str, assignment: str) -> set[str]:
     """The students with a submission of the assignment in the gradebook (one query for the class)."""
     from nbgrader.api import Gradebook, MissingEntry
 

@@ -54,7 +54,7 @@ class SandboxUnavailable(RuntimeError):
 _PROBES = {}  # bwrap path -> None (works) or the reason it does not
 
 
-def probe(bwrap):
+def probe(bwrap: str) -> str | None:
     """None when `bwrap` can make a sandbox here (cached per process), else the reason."""
     if bwrap not in _PROBES:
         if not sys.platform.startswith("linux"):
