@@ -35,7 +35,7 @@ def clear_auto_scores(db_url: str, assignment: str, student: str) -> int:
     """
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(db_url) as gb:
+    with Gradebook(normalise_url(db_url)) as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:
@@ -56,7 +56,7 @@ def submitted_students(db_url: str, assignment: str) -> set[str]:
     """The students with a submission of the assignment in the gradebook (one query for the class)."""
     from nbgrader.api import Gradebook, MissingEntry
 
-    with Gradebook(db_url) as gb:
+    with Gradebook(normalise_url(db_url)) as gb:
         try:
             return {submission.student.id for submission in gb.find_assignment(assignment).submissions}
         except MissingEntry:

@@ -150,7 +150,7 @@ def read_results(workdir: Path, students: Iterable[str], db_url: str | None = No
     from nbgrader.api import Gradebook
 
     results = {}
-    with Gradebook(db_url or gradebook_url(workdir)) as gb:
+    with Gradebook(gradebook_url(workdir, db_url)) as gb:  # one rule: a bare postgresql:// means psycopg2
         for student in students:
             nb = gb.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, student)
             parts = {p: [0.0, 0.0] for p in PARTS}

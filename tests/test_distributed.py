@@ -106,10 +106,8 @@ def cluster_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("dask_class")
     with postgres_server.running() as url:
         root = base / "client"
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv(grading.DB_URL_VARIABLE, url)
-            make_course(root, db_url=url)  # generate_assignment, into PostgreSQL, once
-            harness.submit(root, SAMPLES_ON_CLUSTER)
+        make_course(root, db_url=url)  # generate_assignment, into PostgreSQL, once
+        harness.submit(root, SAMPLES_ON_CLUSTER)
 
         dask = str(Path(sys.executable).parent / "dask")
         port = postgres_server.free_port()

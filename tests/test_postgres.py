@@ -4,7 +4,7 @@ A real PostgreSQL server (Debian's `postgresql` package; `.ci/run` installs
 it) is started on localhost for this module. The assignment is generated
 into its database once; then two course folders — two "machines", each with
 its own copy of release/ and its own half of submitted/ — run the
-instructor's command `python -m coursetools grade-class` at the same time,
+instructor's command `week13 grade-class` at the same time,
 both pointed at that database. The database must then hold every student's
 submission once and every graded cell's grade once, with the scores the
 samples expect, and regrading a student must not duplicate anything.
@@ -15,6 +15,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 import time
 
 import postgres_server
@@ -56,7 +57,8 @@ def _copy_course(machine_a, machine_b):
 
 
 def _grade_class_command(machine, *extra):
-    return [sys.executable, "-m", "coursetools", "grade-class", "--root", str(machine), "--workers", "1", *extra]
+    """The instructor's command as installed by `make env` (the `week13` console script)."""
+    return [str(Path(sys.executable).parent / "week13"), "grade-class", "--root", str(machine), "--workers", "1", *extra]
 
 
 def _env(**changes):
@@ -76,11 +78,9 @@ def two_machines(postgres, tmp_path_factory):
     base = tmp_path_factory.mktemp("postgres_class")
     machines = {name: base / name for name in MACHINE_STUDENTS}
     a, b = machines["machine_a"], machines["machine_b"]
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(grading.DB_URL_VARIABLE, postgres)
-        make_course(a, db_url=postgres)  # generate_assignment, into the shared database
-        _copy_course(a, b)
-        harness.submit(a, SAMPLES)
+    make_course(a, db_url=postgres)  # generate_assignment, into the shared database
+    _copy_course(a, b)
+    harness.submit(a, SAMPLES)
     (b / "submitted").mkdir()
     for student in MACHINE_STUDENTS["machine_b"]:
         shutil.move(a / "submitted" / student, b / "submitted" / student)
@@ -110,9 +110,7 @@ def two_machines(postgres, tmp_path_factory):
 
 
 def _results(url, machine, students):
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(grading.DB_URL_VARIABLE, url)
-        return grading.read_results(machine, students)
+    return grading.read_results(machine, students, db_url=url)
 
 
 def _graded_cells():

@@ -121,3 +121,26 @@ def test_autograded_maximum_counts_graded_code_cells_only(tmp_path, release):
     path = tmp_path / "release.ipynb"
     nbformat.write(release, str(path))
     assert grading.autograded_maximum(path) == 3
+
+
+def test_read_results_spells_a_bare_postgres_url_with_the_pinned_driver(monkeypatch, tmp_path):
+    """The URL an instructor exports (postgresql://...) reaches nbgrader's Gradebook as psycopg2's."""
+    import nbgrader.api
+
+    seen = []
+
+    class Stop(Exception):
+        pass
+
+    def fake_gradebook(url, *args, **kwargs):
+        seen.append(url)
+        raise Stop
+
+    monkeypatch.setattr(nbgrader.api, "Gradebook", fake_gradebook)
+    for given, expected in (("postgresql://grader@db/week13", "postgresql+psycopg2://grader@db/week13"),
+                            (None, f"sqlite:///{tmp_path.resolve() / 'gradebook.db'}")):
+        try:
+            grading.read_results(tmp_path, ["alice"], db_url=given)
+        except Stop:
+            pass
+        assert seen[-1] == expected
