@@ -74,3 +74,19 @@ def test_the_course_tool_and_the_hidden_checks_are_installed():
     for name, path in (("coursetools", "coursetools/__init__.py"), ("week13_checks", "autograder/week13_checks/__init__.py"),
                        ("grading_guard", "autograder/grading_guard.py")):
         assert Path(importlib.util.find_spec(name).origin).resolve() == (REPO / path).resolve(), name
+
+
+def test_the_commands_the_readme_names_start(tmp_path):
+    """`week13`, `python -m sample_submissions` and `python -m benchmarks` (from the repository root,
+    as the Makefile runs them) parse their arguments: the commands a newcomer types exist."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    bin_dir = Path(sys.executable).parent
+    for command, expected in (([str(bin_dir / "week13"), "grade-class", "--help"], "--cell-timeout"),
+                              ([sys.executable, "-m", "coursetools", "--help"], "grade-class"),
+                              ([sys.executable, "-m", "sample_submissions", "--help"], "--all"),
+                              ([sys.executable, "-m", "benchmarks", "--help"], "--compare")):
+        proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0 and expected in proc.stdout, (command, proc.stdout, proc.stderr)
