@@ -5,9 +5,9 @@ source notebook's hidden test cells call it with one line,
 
     __import__("week13_checks").run("<grade id>", globals())
 
-inside `### BEGIN HIDDEN TESTS` markers. `nbgrader_config.py` puts this
-folder on the kernel's `PYTHONPATH` and imports the package when the kernel
-starts, before any student code runs, so the references captured in
+inside `### BEGIN HIDDEN TESTS` markers. `make env` installs it (as the module
+`week13_checks`), and the grading kernel imports it when it starts
+(`RobustExecute.hidden_modules`), before any student code runs, so the references captured in
 `_pristine` are the real ones even if a submission later monkeypatches
 torch, builtins or comparison functions.
 

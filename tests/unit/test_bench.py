@@ -1,4 +1,4 @@
-"""coursetools.bench: the pure statistics behind `make bench` (no timing is run here)."""
+"""benchmarks.bench: the pure statistics behind `make bench` (no timing is run here)."""
 
 import pytest
 
