@@ -214,8 +214,7 @@ def summary(statuses: dict[str, Status], results: dict[str, grading.Result]) -> 
         reason = r.first_failure()
         if status.notes:
             reason = (reason + " | " if reason else "") + "; ".join(status.notes)
-        rows.append((*lead, *(tables.score(r.parts[p][0]) for p in grading.PARTS), f"{r.total:g}/{r.maximum:g}",
-                     reason[:150]))
+        rows.append((*lead, *r.score_cells(), reason[:150]))
     first_part = 3 if workers else 2
     return tables.render(rows, right=range(first_part, first_part + len(grading.PARTS) + 1))
 

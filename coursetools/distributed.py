@@ -158,7 +158,7 @@ def grade_on_worker(*, student: str, files: dict[str, bytes], db_url: str | None
     env = grading.nbgrader_env(db_url=db_url or os.environ.get(grading.DB_URL_VARIABLE))
     logs, ok, reason = [], True, ""
     deadline = time.monotonic() + timeout_s
-    for args in (["autograde", ASSIGNMENT, "--student", student, "--force", *grading.cell_timeout_flags(cell_timeout)],
+    for args in (grading.autograde_args(student, cell_timeout),
                  ["generate_feedback", ASSIGNMENT, "--student", student, "--force"]):
         try:
             proc = subprocess.run(_nbgrader_command(args), cwd=course, env=env, stdout=subprocess.PIPE,

@@ -61,9 +61,15 @@ def cell_timeout_flags(cell_timeout: float | None) -> list[str]:
     return [f"--RobustExecute.timeout={int(cell_timeout)}"] if cell_timeout else []
 
 
+def autograde_args(student: str, cell_timeout: float | None = None) -> list[str]:
+    """The arguments of `nbgrader autograde` for one student (local grading and a Dask worker run
+    the same), optionally with another per-cell limit."""
+    return ["autograde", ASSIGNMENT, "--force", "--student", student, *cell_timeout_flags(cell_timeout)]
+
+
 def autograde_command(student: str, cell_timeout: float | None = None) -> list[str]:
-    """`nbgrader autograde` of one student, optionally with another per-cell limit."""
-    return [*NBGRADER, "autograde", ASSIGNMENT, "--force", "--student", student, *cell_timeout_flags(cell_timeout)]
+    """`nbgrader autograde` of one student, as a command line."""
+    return [*NBGRADER, *autograde_args(student, cell_timeout)]
 
 
 def autograde(workdir: Path, students: Iterable[str], workers: int | None = None, check: bool = True,
@@ -139,6 +145,10 @@ class Result:
     def maximum(self):
         return sum(m for _, m in self.parts.values())
 
+    def score_cells(self) -> tuple[str, ...]:
+        """The autograded points of each part and "total/maximum", as the grade tables show them."""
+        return (*(tables.score(self.parts[p][0]) for p in PARTS), f"{self.total:g}/{self.maximum:g}")
+
     def first_failure(self) -> str:
         """"grade id: message" of the first failing test cell, "" when none failed."""
         first = next(iter(self.failures.items()), None)
@@ -185,6 +195,5 @@ def grade_table(results: Iterable[Result]) -> str:
     """One row per graded notebook: autograded points per part, the total, the first failing check."""
     rows = [("submission", *PARTS, "auto", "first failing check")]
     for r in results:
-        rows.append((r.student, *(tables.score(r.parts[p][0]) for p in PARTS),
-                     f"{r.total:g}/{r.maximum:g}", r.first_failure()[:110]))
+        rows.append((r.student, *r.score_cells(), r.first_failure()[:110]))
     return tables.render(rows, right=range(1, len(PARTS) + 2))

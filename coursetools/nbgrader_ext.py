@@ -53,6 +53,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader import utils
 
+from . import HIDDEN_MODULES
 from . import rebuild as rb
 from .gradebook import clear_auto_scores
 
@@ -175,7 +176,7 @@ class RobustExecute(Execute):
     notebook_timeout = Integer(600, help="Seconds for the whole notebook; later cells are not run.").tag(config=True)
     probe_timeout = Integer(5, help="Seconds a kernel has to answer after a timed-out cell.").tag(config=True)
     hidden_modules = List(
-        Unicode(), ["grading_guard", "week13_checks"],
+        Unicode(), list(HIDDEN_MODULES),
         help="Modules the kernel imports when it starts, before any student code, so that they hold the "
              "real torch and builtins: the guard first (it restores the kernel's state before each test "
              "cell, see guard_module), then the hidden checks. Installed with the course (`make env`).",

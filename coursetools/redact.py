@@ -18,6 +18,8 @@ from traitlets import Integer, List, Unicode
 
 from nbgrader.preprocessors import NbGraderPreprocessor
 
+from . import HIDDEN_MODULES
+
 REMOVED = "[hidden test line removed]"
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 # IPython traceback decorations before a source line: "----> 12 ", "     13 ", "File x:12, in f"
@@ -85,7 +87,7 @@ def redact_text(text: str, hidden: set[str]) -> tuple[str, int]:
 
 class RedactHiddenSource(NbGraderPreprocessor):
     hidden_modules = List(
-        Unicode(), ["grading_guard", "week13_checks"],
+        Unicode(), list(HIDDEN_MODULES),
         help="Modules whose source lines feedback must not show (the hidden checks and the guard, as "
              "installed; a package's every .py file)").tag(config=True)
     release_dir = Unicode("", help="Folder of the release notebooks: lines they show students are not "

@@ -27,13 +27,11 @@ from concurrent.futures import ProcessPoolExecutor
 
 from coursetools import REPO, RELEASE_NB, SOURCE_NB
 from coursetools import notebooks as nbs
+from coursetools.grading import PARTS
+from coursetools.nbgrader_ext import RobustExecute
 
-PARTS = ("cell1", "cell2", "cell3", "cell4", "cell5", "cell6", "ex1", "ex2", "ex3", "ex4")
-KERNEL_ARGS = [
-    "--HistoryManager.hist_file=:memory:",
-    "--IPKernelApp.exec_lines=['import grading_guard, week13_checks']",
-    "--IPKernelApp.log_level=ERROR",
-]
+# the grading kernel's own start-up (RobustExecute.hidden_modules), quieter
+KERNEL_ARGS = [*RobustExecute().extra_arguments, "--IPKernelApp.log_level=ERROR"]
 
 
 def all_samples():
