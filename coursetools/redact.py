@@ -1,14 +1,23 @@
 """Feedback never shows the hidden checks, even when a submission prints them.
 
 `RedactHiddenSource` (a `nbgrader generate_feedback` preprocessor, in nbgrader_config.py) replaces
-every output line of the notebook (streams, results, displays, error tracebacks) that reproduces a
-line of the hidden checks' source (the files of the installed `hidden_modules`) with
-"[hidden test line removed]".
+every output line of the notebook (streams, results, displays of any text type, JSON data,
+output metadata, error tracebacks) that contains a line of the hidden checks' source (the files
+of the installed `hidden_modules`) with "[hidden test line removed]": a line that *is* a hidden
+line, and a longer line that holds one anywhere (hidden lines printed joined on one line, inside
+a repr, between other text), also once HTML entities and backslash escapes (`\n`, `\'`) are
+undone.
 Only lines worth hiding count: at least `min_length` characters once stripped, and not a line
 that the release notebook itself shows students (a shared docstring, an import).
+
+What it cannot catch: source the submission transforms before printing it (base64, compression,
+reversed or re-encoded text, an image of it). The sandbox keeps the hidden checks readable to the
+kernel (it imports them), so redaction is the line of defence for feedback, not a secret.
 """
 
+import html
 import importlib.util
+import json
 import re
 from collections.abc import Iterable
 from pathlib import Path
@@ -69,14 +78,62 @@ def hidden_lines(sources: Iterable[Path] | Path, release_dir: Path | str | None 
     return {line for line in lines if len(line) >= min_length and line not in shown}
 
 
+ANCHOR = 16  # characters of each hidden line used to find it inside longer text
+_ESCAPES = re.compile(r"\\[nrt'\"\\]")
+_UNESCAPE = {"\\n": "\n", "\\r": "\r", "\\t": "\t", "\\'": "'", '\\"': '"', "\\\\": "\\"}
+
+
+class _Finder:
+    """Finds whether a text holds any hidden line: each hidden line is indexed by its first ANCHOR
+    characters, and every position of the text is looked up (linear in the text's length)."""
+
+    def __init__(self, hidden: set[str]):
+        self.hidden = hidden
+        self.anchors: dict[str, list[str]] = {}
+        for line in hidden:
+            self.anchors.setdefault(line[:ANCHOR], []).append(line)
+
+    def holds(self, text: str) -> bool:
+        if len(text) < ANCHOR:
+            return False
+        anchors = self.anchors
+        for i in range(len(text) - ANCHOR + 1):
+            found = anchors.get(text[i:i + ANCHOR])
+            if found and any(text.startswith(line, i) for line in found):
+                return True
+        return False
+
+
+_FINDERS: dict[int, _Finder] = {}
+
+
+def _finder(hidden: set[str]) -> _Finder:
+    key = id(hidden)
+    if key not in _FINDERS or _FINDERS[key].hidden is not hidden:
+        _FINDERS[key] = _Finder(hidden)
+    return _FINDERS[key]
+
+
+def _variants(line: str) -> list[str]:
+    """The line as printed, and as it reads once decorations, HTML entities and escapes are undone."""
+    plain = ANSI.sub("", line).strip()
+    out = [plain, LINE_NUMBER.sub("", plain).strip()]
+    unescaped = html.unescape(plain)
+    out.append(unescaped)
+    if "\\" in unescaped:
+        out.extend(_ESCAPES.sub(lambda m: _UNESCAPE[m.group(0)], unescaped).splitlines())
+    return out
+
+
 def redact_text(text: str, hidden: set[str]) -> tuple[str, int]:
-    """`text` with every line that reproduces a hidden line replaced; (text, lines removed)."""
+    """`text` with every line that reproduces or holds a hidden line replaced; (text, lines removed)."""
     if not hidden or not text:
         return text, 0
+    finder = _finder(hidden)
     out, removed = [], 0
     for line in text.splitlines(keepends=True):
-        plain = ANSI.sub("", line).strip()
-        if plain in hidden or LINE_NUMBER.sub("", plain).strip() in hidden:
+        variants = set(_variants(line))
+        if any(v in hidden for v in variants) or any(finder.holds(v.strip()) for v in variants):
             ending = line[len(line.rstrip("\r\n")):]
             out.append(REMOVED + ending)
             removed += 1
@@ -128,13 +185,29 @@ class RedactHiddenSource(NbGraderPreprocessor):
                 return text
             return value
 
+        def fix_structured(value):  # JSON data or metadata: any string in it may hold a hidden line
+            nonlocal removed
+            text = json.dumps(value, ensure_ascii=False)
+            redacted, n = redact_text(text.replace("\\n", "\n"), hidden)
+            if n:
+                removed += n
+                return {"redacted": REMOVED}
+            return value
+
         if output.get("output_type") == "stream":
             output["text"] = fix(output.get("text", ""))
         elif output.get("output_type") in ("execute_result", "display_data"):
-            for mime, value in output.get("data", {}).items():
-                if mime.startswith("text/") or mime in ("application/javascript",):
+            for mime, value in list(output.get("data", {}).items()):
+                if isinstance(value, (str, list)) and (not mime.startswith("image/") or mime.endswith("+xml")):
                     output["data"][mime] = fix(value)
+                elif not isinstance(value, (str, list)):
+                    fixed = fix_structured(value)
+                    if fixed is not value:
+                        output["data"][mime] = fixed
+            if output.get("metadata"):
+                output["metadata"] = fix_structured(output["metadata"])
         elif output.get("output_type") == "error":
             output["traceback"] = [fix(entry) for entry in output.get("traceback", [])]
             output["evalue"] = fix(output.get("evalue", ""))
+            output["ename"] = fix(output.get("ename", ""))
         return removed
