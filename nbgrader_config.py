@@ -32,8 +32,18 @@ c.CourseDirectory.course_id = "pytorch-fundamentals"
 # PostgreSQL server shared by graders on several machines (README, "Grading across machines").
 # One rule for the URL (a bare postgresql:// means the pinned psycopg2 driver), shared with the tooling.
 c.CourseDirectory.db_url = gradebook_url(ROOT, os.environ.get(DB_URL_VARIABLE))
-# The grading notes (review flags are for the instructor) never travel into feedback/.
-c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.pt", "*.grading.json"]
+# A submission is its notebook, and feedback is its HTML: nbgrader copies every other file of
+# submitted/<student>/<assignment>/ into autograded/ (where the grading kernel would import a
+# grading_guard.py the student put there, and a link would be followed as the instructor) and every
+# other file of autograded/ into feedback/. These absolute patterns (nbgrader matches each pattern
+# with glob in the file's folder, and an absolute one is taken as it is) stop both copies, so only
+# the release's own files (data/, from source/) join the graded notebook, and feedback/ gets the HTML.
+# The notes list what was left out (RebuildFromRelease); the kernel runs in a throwaway copy anyway
+# (coursetools/sandbox.py). Relative patterns: editor leftovers and the grading notes (review flags
+# are for the instructor) never travel.
+_OWN_FILES_ONLY = [str(ROOT / folder / "*" / "*" / pattern)
+                   for folder in ("submitted", "autograded") for pattern in ("*", ".*")]
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.pt", "*.grading.json", *_OWN_FILES_ONLY]
 
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
@@ -46,13 +56,16 @@ c.GenerateFeedback.preprocessors = [
     "coursetools.redact.RedactHiddenSource",  # output lines that reproduce the hidden checks' source
 ]
 c.RedactHiddenSource.release_dir = str(ROOT / "release")  # lines students see there are not hidden
+# Student content (markdown, HTML outputs) is rendered sanitised in the feedback and in the
+# formgrader (both render with nbconvert's HTMLExporter): no <script>, no event handler attributes.
+c.HTMLExporter.sanitize_html = True
 
 # Autograding closes the holes of plain nbgrader (coursetools/nbgrader_ext.py), inside nbgrader's
 # own pipeline, so that `nbgrader autograde`, the formgrader's Autograde button and `grade-class`
 # grade alike: stale scores cleared and renamed notebooks found before reading (the hook), the
 # submission rebuilt on the release's skeleton (sanitize step), kernel state restored before each
-# test cell, a whole-notebook time limit, recovery from dead or unresponsive kernels, warnings on
-# stderr not fatal, test cells that did not run earn nothing (autograde step).
+# test cell, a whole-notebook time limit, recovery from dead or unresponsive kernels, output byte
+# limits, warnings on stderr not fatal, test cells that did not run or raised earn nothing (autograde step).
 c.Autograde.pre_convert_hook = functools.partial(
     prepare_submission, db_url=c.CourseDirectory.db_url, notebook_name=NOTEBOOK)
 c.Autograde.sanitize_preprocessors = [
@@ -67,9 +80,11 @@ c.Autograde.autograde_preprocessors = [
     "coursetools.nbgrader_ext.RobustExecute",
     "coursetools.nbgrader_ext.StderrIsNotFailure",
     "coursetools.nbgrader_ext.NotRunIsFailure",
+    "coursetools.nbgrader_ext.SanitizeStudentHtml",  # what the formgrader and feedback show is clean
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
+    "coursetools.nbgrader_ext.ErrorsScoreZero",  # a test cell with an error scores 0, whatever it displayed
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",

@@ -30,7 +30,7 @@ from pathlib import Path
 import nbformat
 
 from . import ASSIGNMENT, NOTEBOOK
-from . import grading, tables
+from . import grading, safefiles, submission, tables
 from .gradebook import clear_auto_scores, gradebook_url, submitted_students
 from .nbgrader_ext import NOTES_SUFFIX, read_notes
 
@@ -55,32 +55,28 @@ class Status:
 
 
 def find_notebook(folder: Path) -> tuple[Path | None, str]:
-    """(path, note) of the submitted notebook, or (None, reason)."""
-    exact = folder / NOTEBOOK
-    if exact.is_file():
-        return exact, ""
-    candidates = sorted(p for p in folder.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
-    if len(candidates) == 1 and candidates[0].parent == folder:
-        return candidates[0], f"notebook found as {candidates[0].relative_to(folder)}"
-    if not candidates:
-        return None, f"no notebook in the submission (expected {NOTEBOOK})"
-    return None, f"{len(candidates)} notebooks and none named {NOTEBOOK}: " + ", ".join(p.name for p in candidates)
+    """(path, note) of the submitted notebook, or (None, reason); nothing in the folder is followed
+    (coursetools/submission.py: the same rules as the autograde hook)."""
+    return submission.find_notebook(folder, NOTEBOOK)
 
 
 def check_submissions(root: Path) -> dict[str, Status]:
     """A Status per student folder: provisionally graded, or not graded with the reason."""
     statuses = {}
     for folder in sorted((root / "submitted").iterdir()):
-        if not (folder / ASSIGNMENT).is_dir():
+        if folder.is_symlink() or not (folder / ASSIGNMENT).is_dir():
             continue
         status = statuses[folder.name] = Status(folder.name)
+        if (folder / ASSIGNMENT).is_symlink():
+            status.reason = f"the submission folder {ASSIGNMENT}/ is a symbolic link"
+            continue
         path, note = find_notebook(folder / ASSIGNMENT)
         if path is None:
             status.reason = note
             continue
         try:
-            nbformat.read(str(path), as_version=4)
-        except Exception as e:  # invalid JSON, not a notebook, unreadable
+            nbformat.reads(safefiles.read_regular(path, submission.NOTEBOOK_LIMIT).decode("utf-8"), as_version=4)
+        except Exception as e:  # invalid JSON, not a notebook, unreadable, too large
             status.reason = f"the notebook cannot be read ({type(e).__name__}: {str(e)[:80]})"
             continue
         status.graded = True  # provisionally: confirmed after autograding

@@ -45,7 +45,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from . import ASSIGNMENT, NOTEBOOK
-from . import grading
+from . import grading, safefiles
 from .course import copy_course
 from .gradebook import gradebook_url
 
@@ -55,6 +55,8 @@ if TYPE_CHECKING:  # classgrade imports this module lazily; at run time the name
 WORKER_DIR_VARIABLE = "WEEK13_WORKER_DIR"
 DEFAULT_TASK_TIMEOUT_S = 1200  # > the notebook limit (600 s) + nbgrader start, feedback and slack
 LOG_TAIL = 3000
+SEND_FILES_LIMIT = 200  # files of one submission or one graded folder that cross machines
+SEND_BYTES_LIMIT = 256 * 1024 ** 2
 
 _course_lock = threading.Lock()
 _course: Path | None = None
@@ -129,9 +131,8 @@ def _nbgrader_command(args: list[str]) -> list[str]:
 
 
 def _collect(folder: Path) -> dict[str, bytes]:
-    if not folder.is_dir():
-        return {}
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    """The regular files under `folder` (links and other entries are never followed or sent)."""
+    return safefiles.collect(folder, max_files=SEND_FILES_LIMIT, max_bytes=SEND_BYTES_LIMIT).files
 
 
 def grade_on_worker(*, student: str, files: dict[str, bytes], db_url: str | None = None,
@@ -189,23 +190,20 @@ def grade_on_worker(*, student: str, files: dict[str, bytes], db_url: str | None
 # --------------------------------------------------------------------------- client side
 
 def submission_files(root: Path, student: str) -> dict[str, bytes]:
-    """Every file of the student's submission folder, as it is: the worker's own autograde
-    pipeline finds a renamed notebook exactly as local grading does."""
+    """The regular files of the student's submission folder, as they are (links, pipes and devices
+    are never followed or sent): the worker's own autograde pipeline finds a renamed notebook and
+    notes the extra files exactly as local grading does."""
     folder = Path(root) / "submitted" / student / ASSIGNMENT
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*"))
-            if p.is_file() and ".ipynb_checkpoints" not in p.parts}
+    return safefiles.collect(folder, max_files=SEND_FILES_LIMIT, max_bytes=SEND_BYTES_LIMIT,
+                             skip=lambda rel: ".ipynb_checkpoints" in rel.split("/")).files
 
 
 def _write(folder: Path, files: dict[str, bytes]) -> None:
     """`files` ({relative path: bytes}) as the whole content of `folder`; a path that would leave
-    the folder is refused (files cross machines: never trust their names)."""
+    the folder is refused and nothing is written through a link (files cross machines: never
+    trust their names)."""
     shutil.rmtree(folder, ignore_errors=True)
-    for rel, data in files.items():
-        path = (folder / rel).resolve()
-        if folder.resolve() not in path.parents:
-            raise ValueError(f"a file outside {folder}: {rel!r}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
+    safefiles.write_tree(folder, files)
 
 
 def _failed(student: str, reason: str, **extra) -> dict:

@@ -35,9 +35,11 @@ Autograde step (`Autograde.autograde_preprocessors`):
   run, and gets an error output, so it never earns points.
 """
 
+import hashlib
+import importlib.util
 import json
+import os
 import secrets
-import shutil
 import time
 from logging import Logger
 from pathlib import Path
@@ -47,6 +49,7 @@ from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat import NotebookNode
 from traitlets import Integer, List, Unicode, default
+from traitlets.log import get_logger
 from nbformat import read as _nbformat_read, v4 as nbformat_v4
 
 from nbgrader.coursedir import CourseDirectory
@@ -54,8 +57,13 @@ from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader import utils
 
 from . import HIDDEN_MODULES
+from . import outputs as out_limits
+from . import sanitize
 from . import rebuild as rb
+from . import safefiles
+from . import submission as sub
 from .gradebook import clear_auto_scores
+from .sandbox import KERNEL_OUTPUT
 
 NOTES_SUFFIX = ".grading.json"
 
@@ -96,27 +104,52 @@ def prepare_submission(*, assignment: str, student: str, notebooks: list[str], d
     `student` is "*" when nbgrader grades everyone, so the student comes from the
     notebooks' folder (submitted/<student>/<assignment>/). `notebooks` is nbgrader's own
     list: a lone notebook saved under another name is copied to the expected name (the
-    student's file stays) and the list is pointed at the copy.
+    student's file stays), the marker records the copy (`<name>` and its sha256), and the list
+    is pointed at the copy. Nothing in the folder is followed (coursetools/submission.py): a
+    notebook that is a link, a pipe or a device, or a marker that names anything but a notebook
+    file in the folder itself, refuses the submission (the list is emptied, so nbgrader grades
+    nothing and says so) with the reason in the log.
     """
     if not notebooks:
         return
+    log = log or get_logger()  # the running nbgrader app's log (nbgrader passes the hook no logger)
     folder = Path(notebooks[0]).parent
     student_id = folder.parent.name
     clear_auto_scores(db_url, folder.name, student_id)
+    refused = sub.problem(folder, notebook_name)
+    if refused:
+        notebooks[:] = []
+        if log:
+            log.error("%s: not graded: %s", student_id, refused)
+        return
     expected = folder / notebook_name
-    marker = folder / (notebook_name + ".renamed-from")
+    marker_file = sub.marker_path(folder, notebook_name)
+    marker, _ = sub.read_marker(folder, notebook_name)
     original = None
-    if marker.exists():  # an earlier grading made `expected` from the student's renamed file
-        named = folder / marker.read_text().strip()
-        if named.is_file() and named != expected:
+    if marker is not None:  # an earlier grading made `expected` from the student's renamed file
+        named = folder / marker.original
+        ours = False
+        if expected.exists():
+            try:
+                ours = hashlib.sha256(safefiles.read_regular(expected, sub.NOTEBOOK_LIMIT)).hexdigest() == marker.sha256
+            except OSError:
+                ours = False
+        if ours and named.is_file() and not named.is_symlink():
             original = named  # copy it again: the student may have replaced it since
-        else:
-            marker.unlink()  # the renamed file is gone: what is under the expected name is the student's
+        else:  # the renamed file is gone, or what is under the expected name is the student's own
+            marker_file.unlink()
     elif not expected.exists() and len(notebooks) == 1:
         original = Path(notebooks[0])
     if original is not None:
-        shutil.copyfile(original, expected)
-        marker.write_text(original.name + "\n")
+        try:
+            data = safefiles.read_regular(original, sub.NOTEBOOK_LIMIT)
+        except OSError as err:
+            notebooks[:] = []
+            if log:
+                log.error("%s: not graded: %s cannot be read (%s)", student_id, original.name, err)
+            return
+        safefiles.replace_file(expected, data)
+        safefiles.replace_file(marker_file, sub.marker_text(original.name, data).encode())
         notebooks[:] = [str(expected)]
         if log:
             log.warning("%s: notebook found as %s, graded as %s", student_id, original.name, notebook_name)
@@ -139,9 +172,15 @@ class RebuildFromRelease(NbGraderPreprocessor):
         flags = rb.suspicious(rebuilt, release_nb)
         review = ["review by hand: the code touches " + ", ".join(flags)] if flags else []
         submitted = Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
-        renamed = submitted / (info["notebook"] + ".ipynb.renamed-from")
-        if renamed.exists():
-            notes.insert(0, f"notebook found as {renamed.read_text().strip()}")
+        name = info["notebook"] + ".ipynb"
+        marker, _ = sub.read_marker(submitted, name)
+        if marker is not None:
+            notes.insert(0, f"notebook found as {marker.original}")
+        shipped = {rel.split("/")[0] for rel, _ in safefiles.entries(release.parent)}
+        extra = sub.extras(submitted, name, shipped)
+        if extra:  # never copied into the graded folder (nbgrader_config.py: CourseDirectory.ignore)
+            notes.append("not graded, only the notebook is: " + ", ".join(extra[:12])
+                         + (f" and {len(extra) - 12} more" if len(extra) > 12 else ""))
         path = notes_path(coursedir, resources)
         if path.exists():
             path.unlink()
@@ -187,13 +226,57 @@ class RobustExecute(Execute):
     nonce_name = Unicode(
         "__w13_guard_nonce__", help="The builtin the guard leaves the grader's nonce in, read back as a "
                                     "user expression to prove the restore ran").tag(config=True)
+    cell_output_limit = Integer(
+        1024 ** 2, help="Bytes of output one cell keeps (text and data; an error is always kept); the rest "
+                        "is cut with a note in the cell and in the grading notes").tag(config=True)
+    notebook_output_limit = Integer(
+        8 * 1024 ** 2, help="Bytes of output the whole graded notebook keeps").tag(config=True)
 
     @default("extra_arguments")
     def _kernel_arguments(self):
-        """The kernel's command line, derived from hidden_modules: no input history on disk, and
-        the hidden modules imported at start."""
-        return ["--HistoryManager.hist_file=:memory:",
+        """The kernel's command line, derived from hidden_modules: no input history on disk, the
+        kernel's folder off sys.path, and the hidden modules imported at start (from where they are
+        installed: `_verify_modules` checks it before the first cell)."""
+        return ["--HistoryManager.hist_file=:memory:", "--IPKernelApp.ignore_cwd=True",
                 f"--IPKernelApp.exec_lines=['import {', '.join(self.hidden_modules)}']"]
+
+    def _installed_files(self) -> dict[str, str]:
+        """{module: file} of hidden_modules as this (the grader's) environment imports them."""
+        if getattr(self, "_origins", None) is None:
+            self._origins = {}
+            for name in self.hidden_modules:
+                spec = importlib.util.find_spec(name)
+                self._origins[name] = os.path.realpath(spec.origin) if spec and spec.origin else ""
+        return self._origins
+
+    async def _verify_modules(self) -> bool:
+        """Before any student code runs in a (re)started kernel: the hidden modules it imported are
+        the installed files, not a file of the same name the submission brought."""
+        expected = self._installed_files()
+        expression = ("'|'.join(__import__('os').path.realpath(getattr(__import__('sys').modules.get(n), '__file__', '') "
+                      f"or '') for n in {list(expected)!r})")
+        reply = await self._run_quietly("pass", self.probe_timeout, user_expressions={"files": expression})
+        if reply is None:
+            return False
+        value = reply["content"].get("user_expressions", {}).get("files", {})
+        return value.get("status") == "ok" and value.get("data", {}).get("text/plain") == repr("|".join(expected.values()))
+
+    def output(self, outs, msg, display_id, cell_index):
+        """nbclient's handler of one output message, bounded: past the cell's or the notebook's
+        output limit a plain output is not kept (the memory of a flood stays bounded; the saved
+        notebook is cut exactly afterwards, `outputs.limit_outputs`)."""
+        out = super().output(outs, msg, display_id, cell_index)
+        if out is None or out.get("output_type") == "error":
+            return out
+        size = out_limits.output_bytes(out)
+        used = self._output_bytes.get(cell_index, 0)
+        if display_id is None and outs and outs[-1] is out and (
+                used + size > 2 * self.cell_output_limit or self._output_total + size > 2 * self.notebook_output_limit):
+            outs.pop()
+            return None
+        self._output_bytes[cell_index] = used + size
+        self._output_total += size
+        return out
 
     def timeout_error(self) -> dict:
         """The error a timed-out cell shows, derived from the timeout in force."""
@@ -204,12 +287,31 @@ class RobustExecute(Execute):
         self._deadline = None  # set when the first cell starts: kernel start-up is not the student's time
         self._replay = []  # sources of the cells that ran without error, in order
         self._sandboxed = None  # how the kernel ran, read while it runs (nbclient drops km at the end)
+        self._km_seen = None
+        self._modules_ok = None  # whether the hidden modules came from where they are installed
+        self._output_bytes, self._output_total = {}, 0
         self.error_on_timeout = self.timeout_error()  # from the timeout in force (a flag may change it)
+        grading = bool(resources and "nbgrader" in resources)
+        self._keep_in = (str(Path(resources.get("metadata", {}).get("path") or ".") / KERNEL_OUTPUT)
+                         if grading else None)
         nb, resources = super().preprocess(nb, resources, km)
-        if resources and "nbgrader" in resources:  # autograding: say how the kernel ran
+        cut = out_limits.limit_outputs(nb, self.cell_output_limit, self.notebook_output_limit)
+        if grading:  # autograding: say how the kernel ran, and what it left
             sandboxed = self._sandboxed
             mode = "sandboxed" if sandboxed else "unsandboxed" if sandboxed is False else "plain kernel"
-            add_notes(notes_path(_coursedir(self), resources), mode=mode)
+            notes, review = [], []
+            if cut:
+                ids = [rb.grade_id(nb.cells[i]) or f"cell {i + 1}" for i in cut]
+                notes.append(f"output cut to the limits ({self.cell_output_limit // 1024:,} KiB a cell, "
+                             f"{self.notebook_output_limit // 1024:,} KiB the notebook) in " + ", ".join(ids[:8])
+                             + (f" and {len(ids) - 8} more cells" if len(ids) > 8 else ""))
+            dropped = list(getattr(self._km_seen, "dropped", []) or [])
+            if dropped:
+                review.append("review by hand: the notebook left files that were not kept: " + ", ".join(dropped[:12])
+                              + (f" and {len(dropped) - 12} more" if len(dropped) > 12 else ""))
+            if self._modules_ok is False:
+                review.append("review by hand: the grading modules did not load from where they are installed")
+            add_notes(notes_path(_coursedir(self), resources), mode=mode, notes=notes, review=review)
         return nb, resources
 
     async def _run_quietly(self, code, timeout, user_expressions=None):
@@ -225,6 +327,7 @@ class RobustExecute(Execute):
         self.log.warning("Restarting the kernel and replaying %d cells", len(self._replay))
         await self.km.restart_kernel(now=True)
         await self.kc.wait_for_ready(timeout=self.startup_timeout)
+        self._modules_ok = await self._verify_modules() and self._modules_ok is not False
         for source in self._replay:
             remaining = self._deadline - time.monotonic()
             if remaining <= 0 or await self._run_quietly(source, min(self.timeout or remaining, remaining)) is None:
@@ -242,8 +345,13 @@ class RobustExecute(Execute):
         return value.get("status") == "ok" and value.get("data", {}).get("text/plain") == repr(nonce)
 
     async def async_execute_cell(self, cell, cell_index, execution_count=None, store_history=True):
-        if self._sandboxed is None:
+        if self._km_seen is None:
+            self._km_seen = self.km
             self._sandboxed = getattr(self.km, "sandboxed", None)
+            if self._keep_in and hasattr(self.km, "keep_files_in"):
+                self.km.keep_files_in = self._keep_in  # what the kernel wrote, kept in the graded folder
+        if self._modules_ok is None:  # the kernel has run no student code yet
+            self._modules_ok = await self._verify_modules()
         if cell.cell_type != "code" or not cell.source.strip():
             return await super().async_execute_cell(cell, cell_index, execution_count, store_history)
         if self._deadline is None:
@@ -252,6 +360,12 @@ class RobustExecute(Execute):
         if remaining <= 0:
             cell.outputs = [error_output("NotebookTimeout",
                                          f"not run: the notebook's time limit of {self.notebook_timeout} s was used up")]
+            cell.execution_count = None
+            return cell
+        if is_test_cell(cell) and not self._modules_ok:
+            cell.outputs = [error_output("GradingInterference", "not graded: the grading modules did not load from "
+                                         "where the course installed them (a file of the same name beside the "
+                                         "notebook?)")]
             cell.execution_count = None
             return cell
         if is_test_cell(cell) and not await self._guard():
@@ -289,6 +403,34 @@ class StderrIsNotFailure(NbGraderPreprocessor):
             for output in cell.outputs:
                 if output.output_type == "stream" and output.name == "stderr":
                     output.name = "stdout"
+        return cell, resources
+
+
+class SanitizeStudentHtml(NbGraderPreprocessor):
+    """Student HTML is cleaned in the graded notebook itself (coursetools/sanitize.py): every
+    output's HTML, Markdown and SVG (JavaScript dropped), and every markdown cell that is not one
+    of the release's read-only cells. The formgrader renders this notebook to the instructor and
+    the feedback is made from it, so no script or event handler of a student reaches either."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if cell.cell_type == "markdown" and not cell.metadata.get("nbgrader", {}).get("locked"):
+            cleaned = sanitize.clean_markdown(cell.source)
+            if cleaned != cell.source:
+                cell.source = cleaned
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else ():
+            sanitize.clean_output(output)
+        return cell, resources
+
+
+class ErrorsScoreZero(NbGraderPreprocessor):
+    """A graded test cell with an error scores 0, whatever else it shows: nbgrader reads the first
+    error or the first `execute_result` of a cell (`nbgrader.utils.determine_grade`), so a value
+    displayed before the error (a student's `__init__` calling the display hook) would decide it.
+    Runs before SaveAutoGrades (nbgrader_config.py)."""
+
+    def preprocess_cell(self, cell, resources, index):
+        if is_test_cell(cell) and out_limits.errors_score_zero(cell):
+            self.log.warning("A test cell with an error also showed a result: the error decides its grade")
         return cell, resources
 
 

@@ -6,10 +6,20 @@ the kernel as
     sh -c 'echo $$ > <pids cgroup>/cgroup.procs; exec prlimit <limits> -- bwrap <sandbox> -- python -m ipykernel_launcher ...'
 
 - bwrap: own user, PID, network, IPC, UTS and cgroup namespaces (`--unshare-all`), a new session,
-  killed with its parent; `/` read-only, a private `/dev`, `/proc`, `/tmp` and `/dev/shm`
-  (tmpfs of bounded size), and write access only to the folder the notebook is graded in (the
-  kernel's cwd) and to a private folder holding the connection file and the ipc sockets (TCP
-  cannot cross the network namespace, so the kernel talks over ipc).
+  killed with its parent. Of the host it sees, read-only, only the system's programs and
+  libraries (`system_paths`: /usr, /etc, ...), the Python it runs with and the files of the
+  modules it imports (`readable_modules`): not the course, not other students, not /run, /var,
+  /home or the host's /tmp, so no host Unix socket either. A private `/dev`, `/proc`, `/tmp` and
+  `/dev/shm` (tmpfs of bounded size).
+- the kernel's folder is a throwaway copy of the graded folder's regular files (the release's
+  data; not the notebook, not the grading notes), shown at the graded folder's path: the kernel
+  never writes the graded folder. When it stops, the regular files it wrote come back into
+  `<graded folder>/kernel-output/` (where the grader asks for them, `keep_files_in`; within
+  `returned_files_limit` and `returned_bytes_limit`); links, pipes, devices and sockets are
+  dropped and listed in `km.dropped`. The connection file and the ipc sockets live in a private
+  folder of their own (TCP cannot cross the network namespace, so the kernel talks over ipc).
+- the environment is an allow-list (`kernel_environment`): no gradebook URL, no credentials;
+  PYTHONSAFEPATH keeps the kernel's folder off `sys.path`.
 - prlimit: address space, open files and file size limits, inherited by every process of the
   sandbox.
 - a pids cgroup (cgroup v1 or v2, where this process may create one) bounds the number of
@@ -26,6 +36,8 @@ class: $WEEK13_UNSANDBOXED=1), in which case the kernel runs as a plain process 
 """
 
 import atexit
+import fnmatch
+import importlib.util
 import os
 import shlex
 import shutil
@@ -39,6 +51,9 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Float, Integer, List, Unicode
 
+from . import HIDDEN_MODULES
+from . import safefiles
+
 UNSANDBOXED_VARIABLE = "WEEK13_UNSANDBOXED"  # read by nbgrader_config.py (the edge), never here
 SWITCH = (f"c.SandboxedKernelManager.allow_unsandboxed = True in nbgrader_config.py, "
           f"or {UNSANDBOXED_VARIABLE}=1 in the environment of the nbgrader command")
@@ -49,6 +64,24 @@ MiB = 1024 ** 2
 
 class SandboxUnavailable(RuntimeError):
     pass
+
+
+# The kernel's environment is an allow-list: no gradebook URL, no credentials, no settings of the
+# grader's own tools reach student code (SandboxedKernelManager.kernel_environment).
+KERNEL_ENVIRONMENT = ("PATH", "HOME", "LANG", "LANGUAGE", "LC_*", "TZ", "TERM", "LD_LIBRARY_PATH",
+                      "OMP_*", "MKL_*", "OPENBLAS_*", "CUDA_VISIBLE_DEVICES", "JPY_*", "PYDEVD_*")
+# What of the host a sandboxed kernel sees (read-only): the system's programs and libraries, and
+# below the Python it runs with and the files of the modules it imports. Nothing else: not the
+# course, not other students, not /run, /var, /tmp or /home, so no host Unix socket either.
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
+# Files of the graded folder the kernel does not get in its throwaway copy (it needs the release's
+# data, never the graded notebook with its restored test cells, nor the grading notes).
+KERNEL_OUTPUT = "kernel-output"  # the graded folder's subfolder that keeps what the kernel wrote
+NOT_COPIED = ("*.ipynb", "*.grading.json", ".*", "__pycache__", KERNEL_OUTPUT)
+
+
+def _not_copied(rel: str) -> bool:
+    return any(fnmatch.fnmatchcase(part, pattern) for part in Path(rel).parts for pattern in NOT_COPIED)
 
 
 _PROBES = {}  # bwrap path -> None (works) or the reason it does not
@@ -152,12 +185,35 @@ class SandboxedKernelManager(AsyncKernelManager):
     writable_paths = List(
         Unicode(), help="Folders writable in the sandbox besides the kernel's cwd (normally none)").tag(config=True)
     extra_bwrap_arguments = List(Unicode(), help="More bwrap arguments, put before the command").tag(config=True)
+    kernel_environment = List(
+        Unicode(), list(KERNEL_ENVIRONMENT),
+        help="Names (shell patterns) of the grader's environment variables the kernel gets; every other "
+             "variable (the gradebook URL, credentials, the grader's own settings) is dropped").tag(config=True)
+    system_paths = List(
+        Unicode(), list(SYSTEM_PATHS),
+        help="Host folders a sandboxed kernel sees read-only (a symbolic link is recreated as one); the "
+             "Python of the kernel and the files of readable_modules are added").tag(config=True)
+    readable_modules = List(
+        Unicode(), list(HIDDEN_MODULES),
+        help="Modules the kernel imports from their installed location: their files (a package's folder) "
+             "are shown read-only at the same path").tag(config=True)
+    readable_paths = List(Unicode(), help="More host paths the sandbox shows read-only").tag(config=True)
+    returned_files_limit = Integer(
+        100, help="Most files the kernel wrote that are kept, in <graded folder>/kernel-output/, after "
+                  "grading (regular files only: links, pipes, devices and sockets are dropped)").tag(config=True)
+    returned_bytes_limit = Integer(
+        16 * MiB, help="Most bytes of files the kernel wrote that are kept after grading").tag(config=True)
     threads = Integer(
         1, help="CPU threads of the kernel's numeric libraries (OMP_NUM_THREADS, sandboxed or not): a tiny "
                 "model trains fastest on one, and parallel graders must not oversubscribe the cores; "
                 "0: inherit the grader's environment").tag(config=True)
 
     sandboxed = None  # True/False once a kernel started; None before
+    # Where the files the kernel wrote are kept when it stops (set by the grader: autograding keeps
+    # them in the graded folder's kernel-output/; None: they are discarded with the throwaway copy).
+    keep_files_in: str | None = None
+    kept: list[str] = []  # what was kept (relative paths), after the kernel stopped
+    dropped: list[str] = []  # "path (why)" of what the kernel left and was not kept
 
     # ------------------------------------------------------------------ start
     def _sandbox_dir(self):
@@ -167,11 +223,53 @@ class SandboxedKernelManager(AsyncKernelManager):
         return self._sbx_dir
 
     def _kernel_env(self, env):
-        """The kernel's environment: `env` (else this process's), with the `threads` setting."""
-        env = dict(os.environ if env is None else env)
+        """The kernel's environment: the allowed variables of `env` (else this process's), the
+        `threads` setting, and PYTHONSAFEPATH (the kernel's folder is never on sys.path)."""
+        env = {k: v for k, v in (os.environ if env is None else env).items()
+               if any(fnmatch.fnmatchcase(k, pattern) for pattern in self.kernel_environment)}
         if self.threads:
             env["OMP_NUM_THREADS"] = str(self.threads)
+        env["PYTHONSAFEPATH"] = "1"
         return env
+
+    # ------------------------------------------------------- the throwaway folder
+    def _work_dir(self, cwd):
+        """The kernel's working folder: a throwaway copy of the regular files of `cwd` (the release's
+        data), made once per kernel manager (kept across restarts). The kernel never writes `cwd`."""
+        if getattr(self, "_work", None) is None:
+            self._work = tempfile.mkdtemp(prefix="w13work-", dir="/tmp" if os.path.isdir("/tmp") else None)
+            got = safefiles.collect(cwd, max_files=self.returned_files_limit, max_bytes=self.returned_bytes_limit * 4,
+                                    skip=_not_copied)
+            safefiles.write_tree(self._work, got.files)
+            self._copied = {rel: os.lstat(os.path.join(self._work, rel)).st_mtime_ns for rel in got.files}
+            self.kept, self.dropped = [], []
+        return self._work
+
+    def _keep_files(self):
+        """Bring back what the kernel wrote into `keep_files_in` (regular files within the limits;
+        the rest is listed in `dropped`), then remove the throwaway folder."""
+        work, self._work = getattr(self, "_work", None), None
+        if work is None:
+            return
+        copied = getattr(self, "_copied", {})
+
+        def unchanged(rel):
+            try:
+                return copied.get(rel) == os.lstat(os.path.join(work, rel)).st_mtime_ns
+            except OSError:
+                return False
+        try:
+            if self.keep_files_in:
+                got = safefiles.collect(work, max_files=self.returned_files_limit,
+                                        max_bytes=self.returned_bytes_limit, skip=unchanged)
+                self.dropped = got.left_out
+                if got.files:
+                    target = Path(self.keep_files_in)
+                    shutil.rmtree(target, ignore_errors=True)
+                    safefiles.write_tree(target, got.files)
+                self.kept = sorted(got.files)
+        finally:
+            shutil.rmtree(work, ignore_errors=True)
 
     async def _async_pre_start_kernel(self, **kw):
         kw["env"] = self._kernel_env(kw.get("env"))
@@ -183,6 +281,7 @@ class SandboxedKernelManager(AsyncKernelManager):
                     f"To grade a class you trust without a sandbox, set {SWITCH}.")
             self.log.warning("Grading WITHOUT a sandbox (%s): %s", SWITCH, reason)
             self.sandboxed = False
+            kw["cwd"] = self._work_dir(os.path.realpath(kw.get("cwd") or os.getcwd()))
             return await super()._async_pre_start_kernel(**kw)
 
         folder = self._sandbox_dir()
@@ -238,28 +337,49 @@ class SandboxedKernelManager(AsyncKernelManager):
     def _cgroup(self):
         return getattr(self, "_cgroups", {}).get("pids")
 
+    def _readable(self, kernel_cmd):
+        """Host paths the kernel sees read-only: the system's, the Python it runs with, and the files
+        of the modules it imports (found as this environment would import them)."""
+        paths = list(self.system_paths)
+        python = os.path.realpath(shutil.which(kernel_cmd[0]) or kernel_cmd[0])
+        paths += [sys.prefix, sys.base_prefix, sys.exec_prefix, str(Path(python).parent.parent)]
+        for name in self.readable_modules:
+            spec = importlib.util.find_spec(name)
+            if spec is not None and spec.origin and os.path.isabs(spec.origin):
+                paths.append(str(Path(spec.origin).parent) if spec.submodule_search_locations else spec.origin)
+        paths += self.readable_paths
+        out = []  # outermost first, each once
+        for path in sorted({os.path.abspath(p) for p in paths}, key=lambda p: (p.count("/"), p)):
+            if not any(path == o or path.startswith(o.rstrip("/") + "/") for o in out):
+                out.append(path)
+        return out
+
     def _wrap(self, kernel_cmd, cwd, folder):
         self._remove_cgroup()
         self._make_cgroups()
         size = str(self.tmp_size)
-        sandbox = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session",
-                   "--ro-bind", "/", "/", "--dev", "/dev", "--proc", "/proc",
-                   "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/dev/shm",
-                   "--bind", folder, folder]
-        # the sandbox's /tmp is private: what the kernel needs from the host's /tmp (a course, a
-        # virtual environment or the hidden checks there, as in the tests) is shown read-only
-        needed = [cwd, os.path.dirname(kernel_cmd[0]), sys.prefix,
-                  *[p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]]
-        for top in sorted({"/tmp/" + os.path.abspath(p).split("/")[2] for p in needed
-                           if os.path.abspath(p).startswith("/tmp/")} - {folder}):
-            sandbox += ["--ro-bind", top, top]
-        sandbox += ["--bind", cwd, cwd]
+        sandbox = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
+        readable = self._readable(kernel_cmd)
+        in_tmp = [p for p in readable if p == "/tmp" or p.startswith("/tmp/")]
+        for path in [p for p in readable if p not in in_tmp]:
+            if os.path.islink(path) and path in self.system_paths:  # /lib -> usr/lib on merged-/usr systems
+                sandbox += ["--symlink", os.readlink(path), path]
+            else:
+                sandbox += ["--ro-bind-try", path, path]
+        sandbox += ["--dev", "/dev", "--proc", "/proc",
+                    "--size", size, "--tmpfs", "/tmp", "--size", size, "--tmpfs", "/dev/shm"]
+        for path in in_tmp:  # a Python or the checks under the host's /tmp (e.g. a clone there), over the tmpfs
+            sandbox += ["--ro-bind-try", path, path]
+        sandbox += ["--bind", folder, folder]
+        # the kernel's folder: the throwaway copy, shown where the graded folder is
+        sandbox += ["--bind", self._work_dir(cwd), cwd]
         for path in self.writable_paths:
             sandbox += ["--bind", path, path]
         # ipykernel watches its parent, JPY_PARENT_PID, a pid that means nothing in another PID
         # namespace (where the kernel's parent is PID 1); 1 turns the watch off, and
         # --die-with-parent does that job instead.
-        sandbox += ["--setenv", "JPY_PARENT_PID", "1", "--setenv", "IPYTHONDIR", "/tmp/.ipython"]
+        sandbox += ["--setenv", "JPY_PARENT_PID", "1", "--setenv", "IPYTHONDIR", "/tmp/.ipython",
+                    "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/.matplotlib"]
         sandbox += ["--chdir", cwd, *self.extra_bwrap_arguments, "--"]
         command = [self.prlimit, *self._limits(), "--", *sandbox, *kernel_cmd]
         groups = sorted({str(g / "cgroup.procs") for g in getattr(self, "_cgroups", {}).values()})
@@ -278,12 +398,17 @@ class SandboxedKernelManager(AsyncKernelManager):
     async def _async_cleanup_resources(self, restart=False):
         await super()._async_cleanup_resources(restart=restart)
         self._remove_cgroup()
-        if not restart and getattr(self, "_sbx_dir", None):
-            shutil.rmtree(self._sbx_dir, ignore_errors=True)
-            self._sbx_dir = None
+        if not restart:
+            self._keep_files()
+            if getattr(self, "_sbx_dir", None):
+                shutil.rmtree(self._sbx_dir, ignore_errors=True)
+                self._sbx_dir = None
 
     def __del__(self):
         self._remove_cgroup()
+        work = getattr(self, "_work", None)
+        if work:
+            shutil.rmtree(work, ignore_errors=True)
         folder = getattr(self, "_sbx_dir", None)
         if folder:
             shutil.rmtree(folder, ignore_errors=True)

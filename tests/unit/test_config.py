@@ -58,7 +58,8 @@ def test_the_config_does_not_restate_robust_execute_defaults(course):
 
 def test_kernel_arguments_follow_hidden_modules():
     assert RobustExecute().extra_arguments == [
-        "--HistoryManager.hist_file=:memory:", "--IPKernelApp.exec_lines=['import grading_guard, week13_checks']"]
+        "--HistoryManager.hist_file=:memory:", "--IPKernelApp.ignore_cwd=True",
+        "--IPKernelApp.exec_lines=['import grading_guard, week13_checks']"]
     config = Config()
     config.RobustExecute.hidden_modules = ["grading_guard", "week14_checks"]
     assert RobustExecute(config=config).extra_arguments[-1] == "--IPKernelApp.exec_lines=['import grading_guard, week14_checks']"
@@ -105,8 +106,9 @@ def test_the_guard_leaves_the_nonce_under_the_name_it_is_given():
 def test_kernel_threads_are_a_trait():
     km = SandboxedKernelManager(threads=2)
     env = km._kernel_env({"PATH": "/bin", "OMP_NUM_THREADS": "8"})
-    assert env == {"PATH": "/bin", "OMP_NUM_THREADS": "2"}
-    assert SandboxedKernelManager(threads=0)._kernel_env({"OMP_NUM_THREADS": "8"}) == {"OMP_NUM_THREADS": "8"}
+    assert env == {"PATH": "/bin", "OMP_NUM_THREADS": "2", "PYTHONSAFEPATH": "1"}
+    assert SandboxedKernelManager(threads=0)._kernel_env({"OMP_NUM_THREADS": "8"}) == {
+        "OMP_NUM_THREADS": "8", "PYTHONSAFEPATH": "1"}
     assert SandboxedKernelManager()._kernel_env(None)["OMP_NUM_THREADS"] == "1"
 
 
@@ -117,3 +119,15 @@ def test_a_scratch_course_holds_the_course_not_the_tooling(tmp_path):
     with_release = copy_course(tmp_path / "w", release=True)
     assert (with_release / "release" / "week13" / "pytorch_fundamentals.ipynb").is_file()
     assert (REPO / "nbgrader_config.py").read_text() == (course / "nbgrader_config.py").read_text()
+
+
+def test_the_kernel_environment_is_an_allow_list():
+    """No gradebook URL, credential or setting of the grader's tools reaches student code."""
+    grader = {"PATH": "/bin", "LANG": "C.UTF-8", "LC_ALL": "C", "WEEK13_DB_URL": "postgresql://u:pw@db/x",
+              "PGPASSWORD": "pw", "AWS_SECRET_ACCESS_KEY": "k", "PYTHONPATH": "/elsewhere",
+              "NBGRADER_EXECUTION": "autograde", "COVERAGE_PROCESS_START": "x", "HOME": "/root"}
+    env = SandboxedKernelManager(threads=1)._kernel_env(grader)
+    assert env == {"PATH": "/bin", "LANG": "C.UTF-8", "LC_ALL": "C", "HOME": "/root", "OMP_NUM_THREADS": "1",
+                   "PYTHONSAFEPATH": "1"}
+    wider = SandboxedKernelManager(threads=0, kernel_environment=["PATH", "PG*"])._kernel_env(grader)
+    assert wider == {"PATH": "/bin", "PGPASSWORD": "pw", "PYTHONSAFEPATH": "1"}

@@ -70,7 +70,7 @@ def test_prepare_submission_points_nbgrader_at_a_lone_renamed_notebook(course, n
     assert notebooks == [str(expected)]  # nbgrader's own list, changed in place
     assert expected.read_bytes() == mine.read_bytes()
     assert mine.exists()  # the student's file stays
-    assert (course.folder / (NB + ".ipynb.renamed-from")).read_text().strip() == "my work (1).ipynb"
+    assert (course.folder / (NB + ".ipynb.renamed-from")).read_text().splitlines()[0] == "my work (1).ipynb"
 
 
 def test_prepare_submission_leaves_a_correctly_named_notebook_alone(course, nb):
@@ -210,3 +210,84 @@ def test_prepare_submission_regrade_after_the_renamed_file_changed_grades_the_ne
                            notebook_name=NB + ".ipynb")
     graded = nbformat.read(notebooks[0], as_version=4)
     assert graded.cells[0].source == "late_fix = 2"
+
+
+# --- the boundary: nothing in the submission folder is followed ------------------------------------
+
+def _grade(course, notebooks):
+    ext.prepare_submission(assignment="week13", student="*", notebooks=notebooks, db_url=course.url,
+                           notebook_name=NB + ".ipynb")
+    return notebooks
+
+
+def test_a_marker_that_holds_a_path_refuses_the_submission_and_copies_nothing(course, nb, tmp_path):
+    """The marker `../../../source/week13/<nb>` once made the instructor's source the student's notebook."""
+    secret = tmp_path / "source" / "week13" / (NB + ".ipynb")
+    secret.parent.mkdir(parents=True)
+    nbformat.write(nb.notebook(nb.code("SOLUTION = 42")), str(secret))
+    stub = course.folder / "Untitled.ipynb"
+    nbformat.write(nb.notebook(nb.code("raise NotImplementedError()")), str(stub))
+    for text in ("../../../source/week13/" + NB + ".ipynb", str(secret), "../bob/week13/" + NB + ".ipynb"):
+        (course.folder / (NB + ".ipynb.renamed-from")).write_text(text + "\n")
+        assert _grade(course, [str(stub)]) == [], text
+        assert not (course.folder / (NB + ".ipynb")).exists(), "nothing may be copied from a path in the marker"
+    assert "SOLUTION" in secret.read_text()
+
+
+def test_a_notebook_that_is_a_link_refuses_the_submission(course, nb, tmp_path):
+    other = tmp_path / "submitted" / "bob" / "week13" / (NB + ".ipynb")
+    other.parent.mkdir(parents=True)
+    nbformat.write(nb.notebook(nb.code("bob = 1")), str(other))
+    (course.folder / (NB + ".ipynb")).symlink_to(other)
+    assert _grade(course, [str(course.folder / (NB + ".ipynb"))]) == []
+    (course.folder / (NB + ".ipynb")).unlink()
+    lone = course.folder / "Untitled.ipynb"
+    lone.symlink_to(other)  # a lone renamed notebook that is a link is not copied either
+    assert _grade(course, [str(lone)]) == []
+    assert not (course.folder / (NB + ".ipynb")).exists()
+    import os
+    os.mkfifo(course.folder / (NB + ".ipynb"))  # a pipe would block a reader forever
+    assert _grade(course, [str(course.folder / (NB + ".ipynb"))]) == []
+
+
+def test_a_stale_marker_never_overwrites_the_student_s_own_notebook(course, nb):
+    mine = course.folder / "Untitled.ipynb"
+    nbformat.write(nb.notebook(nb.code("old = 1")), str(mine))
+    _grade(course, [str(mine)])
+    expected = course.folder / (NB + ".ipynb")
+    nbformat.write(nb.notebook(nb.code("my_real_work = 1")), str(expected))  # the student saved it properly now
+    notebooks = _grade(course, [str(expected), str(mine)])
+    assert nbformat.read(str(expected), as_version=4).cells[0].source == "my_real_work = 1"
+    assert not (course.folder / (NB + ".ipynb.renamed-from")).exists()
+    assert notebooks[0] == str(expected)
+
+
+def test_rebuild_step_lists_extra_files_and_links_as_not_graded(rebuild_step, answered):
+    submitted = rebuild_step.root / "submitted" / "alice" / "week13"
+    submitted.mkdir(parents=True)
+    (submitted / "grading_guard.py").write_text("def restore(*a): pass\n")
+    (submitted / "gradebook.db").symlink_to("/nonexistent/gradebook.db")
+    (submitted / ".ipynb_checkpoints").mkdir()
+    (rebuild_step.root / "release" / "week13" / "data").mkdir()
+    (submitted / "data").mkdir()  # the release ships data/: the student's copy is not used, and not noise
+    rebuild_step.step.preprocess(answered, rebuild_step.resources)
+    assert ext.read_notes(rebuild_step.notes_file)["notes"] == [
+        "not graded, only the notebook is: gradebook.db (symbolic link), grading_guard.py"]
+
+
+def test_a_test_cell_with_an_error_scores_zero_whatever_it_displayed(nb):
+    from nbgrader.utils import determine_grade
+
+    cell = nb.test("t", "check()", points=5)
+    cell.outputs = [new_output("execute_result", data={"text/plain": "5"}, execution_count=3),
+                    new_output("error", ename="AssertionError", evalue="wrong std", traceback=[])]
+    assert determine_grade(cell)[0] == 5, "nbgrader alone reads the displayed 5 and stops there"
+    cell, _ = ext.ErrorsScoreZero().preprocess_cell(cell, {}, 0)
+    assert determine_grade(cell)[0] == 0
+    assert [o.output_type for o in cell.outputs] == ["display_data", "error"]
+    assert cell.outputs[0].data == {"text/plain": "5"}
+    nbformat.validate(nb.notebook(cell))
+    passing = nb.test("u", "1")
+    passing.outputs = [new_output("execute_result", data={"text/plain": "1"}, execution_count=1)]
+    passing, _ = ext.ErrorsScoreZero().preprocess_cell(passing, {}, 0)
+    assert passing.outputs[0].output_type == "execute_result", "a cell without an error is left as it is"
