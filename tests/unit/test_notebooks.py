@@ -99,3 +99,22 @@ def test_clean_problems_cells_without_ids(tmp_path):
 @pytest.mark.parametrize("ids", [["same", "same"], ["a", None]])
 def test_clean_problems_repeated_or_missing_ids_in_a_file(tmp_path, ids):
     assert "cell ids missing or repeated" in nbs.clean_problems(raw_notebook(tmp_path, ids), allow_outputs=False)
+
+
+def test_committed_outputs_print_no_float_rounding_digits():
+    """The worked notebook's outputs are committed and compared on every machine: a number that only
+    float rounding sets (a difference near 1e-8, whose digits differ between CPUs, e.g. with and
+    without AVX-512) must be printed as what it means ("below 1e-6: True"), never as its digits."""
+    import re
+
+    from coursetools import WORKED_NB
+
+    tiny = re.compile(r"\d(?:\.\d+)?e-(?:0[89]|[1-9]\d)\b")
+    found = []
+    for cell in nbs.read(WORKED_NB).cells:
+        for output in cell.get("outputs", []):
+            text = "".join(output.get("text", "")) + "".join(
+                "".join(v) if isinstance(v, list) else str(v) for k, v in output.get("data", {}).items()
+                if k.startswith("text/"))
+            found += [f"{cell.get('id')}: {m.group(0)}" for m in tiny.finditer(text)]
+    assert found == []
