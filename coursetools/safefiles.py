@@ -17,8 +17,11 @@ coursetools/sandbox.py (the kernel's throwaway folder), coursetools/distributed.
 cross machines) and coursetools/classgrade.py use them.
 """
 
+import io
 import os
+import shutil
 import stat
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -178,3 +181,25 @@ def write_tree(folder: Path | str, files: dict[str, bytes]) -> None:
                 if kind(os.lstat(here).st_mode) != "folder":
                     raise ValueError(f"{rel!r}: {here} is not a folder") from None
         write_new(here / Path(rel).name, data)
+
+
+def remove(path: Path | str) -> None:
+    """Remove whatever entry is at `path` (a file, a link, a folder), never following a link."""
+    path = Path(path)
+    try:
+        what = kind(os.lstat(path).st_mode)
+    except FileNotFoundError:
+        return
+    if what == "folder":
+        shutil.rmtree(path)
+    else:
+        os.unlink(path)
+
+
+def zipped(files: dict[str, bytes]) -> bytes:
+    """`files` ({relative path: bytes}) as the bytes of a zip archive (deflated, fixed timestamps)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for rel in sorted(files):
+            archive.writestr(zipfile.ZipInfo(rel, date_time=(1980, 1, 1, 0, 0, 0)), files[rel], zipfile.ZIP_DEFLATED)
+    return buffer.getvalue()

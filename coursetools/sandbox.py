@@ -13,8 +13,8 @@ the kernel as
   `/dev/shm` (tmpfs of bounded size).
 - the kernel's folder is a throwaway copy of the graded folder's regular files (the release's
   data; not the notebook, not the grading notes), shown at the graded folder's path: the kernel
-  never writes the graded folder. When it stops, the regular files it wrote come back into
-  `<graded folder>/kernel-output/` (where the grader asks for them, `keep_files_in`; within
+  never writes the graded folder. When it stops, the regular files it wrote come back as one
+  archive, `<graded folder>/kernel-output.zip` (where the grader asks for them, `keep_files_in`; within
   `returned_files_limit` and `returned_bytes_limit`); links, pipes, devices and sockets are
   dropped and listed in `km.dropped`. The connection file and the ipc sockets live in a private
   folder of their own (TCP cannot cross the network namespace, so the kernel talks over ipc).
@@ -76,7 +76,11 @@ KERNEL_ENVIRONMENT = ("PATH", "HOME", "LANG", "LANGUAGE", "LC_*", "TZ", "TERM", 
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
 # Files of the graded folder the kernel does not get in its throwaway copy (it needs the release's
 # data, never the graded notebook with its restored test cells, nor the grading notes).
-KERNEL_OUTPUT = "kernel-output"  # the graded folder's subfolder that keeps what the kernel wrote
+# What the kernel wrote is kept beside the graded notebook as one zip archive: the formgrader serves
+# every file of the graded folder (nbgrader's SubmissionFilesHandler) under the instructor's login,
+# so a student's .html or .svg kept as a file would run in the instructor's browser; a zip is
+# only ever downloaded.
+KERNEL_OUTPUT = "kernel-output.zip"
 NOT_COPIED = ("*.ipynb", "*.grading.json", ".*", "__pycache__", KERNEL_OUTPUT)
 
 
@@ -199,7 +203,7 @@ class SandboxedKernelManager(AsyncKernelManager):
              "are shown read-only at the same path").tag(config=True)
     readable_paths = List(Unicode(), help="More host paths the sandbox shows read-only").tag(config=True)
     returned_files_limit = Integer(
-        100, help="Most files the kernel wrote that are kept, in <graded folder>/kernel-output/, after "
+        100, help="Most files the kernel wrote that are kept, in <graded folder>/kernel-output.zip, after "
                   "grading (regular files only: links, pipes, devices and sockets are dropped)").tag(config=True)
     returned_bytes_limit = Integer(
         16 * MiB, help="Most bytes of files the kernel wrote that are kept after grading").tag(config=True)
@@ -209,8 +213,9 @@ class SandboxedKernelManager(AsyncKernelManager):
                 "0: inherit the grader's environment").tag(config=True)
 
     sandboxed = None  # True/False once a kernel started; None before
-    # Where the files the kernel wrote are kept when it stops (set by the grader: autograding keeps
-    # them in the graded folder's kernel-output/; None: they are discarded with the throwaway copy).
+    # Where the files the kernel wrote are kept when it stops, as a zip archive (set by the grader:
+    # autograding keeps them in the graded folder's kernel-output.zip; None: they are discarded
+    # with the throwaway copy).
     keep_files_in: str | None = None
     kept: list[str] = []  # what was kept (relative paths), after the kernel stopped
     dropped: list[str] = []  # "path (why)" of what the kernel left and was not kept
@@ -263,10 +268,10 @@ class SandboxedKernelManager(AsyncKernelManager):
                 got = safefiles.collect(work, max_files=self.returned_files_limit,
                                         max_bytes=self.returned_bytes_limit, skip=unchanged)
                 self.dropped = got.left_out
+                target = Path(self.keep_files_in)
+                safefiles.remove(target)
                 if got.files:
-                    target = Path(self.keep_files_in)
-                    shutil.rmtree(target, ignore_errors=True)
-                    safefiles.write_tree(target, got.files)
+                    safefiles.write_new(target, safefiles.zipped(got.files))
                 self.kept = sorted(got.files)
         finally:
             shutil.rmtree(work, ignore_errors=True)
@@ -380,7 +385,9 @@ class SandboxedKernelManager(AsyncKernelManager):
         # --die-with-parent does that job instead.
         sandbox += ["--setenv", "JPY_PARENT_PID", "1", "--setenv", "IPYTHONDIR", "/tmp/.ipython",
                     "--setenv", "HOME", "/tmp", "--setenv", "MPLCONFIGDIR", "/tmp/.matplotlib"]
-        sandbox += ["--chdir", cwd, *self.extra_bwrap_arguments, "--"]
+        # the sandbox's own root (a tmpfs bwrap makes, holding the mount points) is read-only too:
+        # writes go to the kernel's folder, /tmp and /dev/shm, each bounded
+        sandbox += ["--remount-ro", "/", "--chdir", cwd, *self.extra_bwrap_arguments, "--"]
         command = [self.prlimit, *self._limits(), "--", *sandbox, *kernel_cmd]
         groups = sorted({str(g / "cgroup.procs") for g in getattr(self, "_cgroups", {}).values()})
         if not groups:
