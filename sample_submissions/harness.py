@@ -27,6 +27,8 @@ class Sample:
     raw: str | None = None  # optional: the file's text instead of a notebook (e.g. invalid JSON)
     filename: str | None = NOTEBOOK  # the name the student saved it under (None: no notebook at all)
     status: str = "graded"  # "not graded": the class grader must refuse it with a reason
+    beside: Callable | None = None  # optional: folder -> None, adds files or links beside the notebook
+
 
     def notebook(self, release_nb, source_nb):
         nb = nbs.fill_solutions(release_nb, source_nb) if self.answered else release_nb
@@ -42,6 +44,8 @@ class Sample:
             (folder / self.filename).write_text(self.raw)
         else:
             nbs.write(self.notebook(release_nb, source_nb), folder / self.filename)
+        if self.beside:
+            self.beside(folder)
 
 
 def submit(course: Path, samples: Iterable[Sample]) -> None:

@@ -38,6 +38,7 @@ GRADEBOOK_REWRITER = f'''
 import os, sqlite3, time
 from pathlib import Path
 here = Path.cwd()
+(here / "rewriter_started.txt").write_text(str(os.getpid()))  # proof that it ran (tests/test_sandbox.py)
 notebook = here / {NOTEBOOK!r}
 start = time.time()
 while time.time() - start < 300:

@@ -2,7 +2,6 @@
 submissions (sample_submissions/hostile.py) graded by real nbgrader through grade-class."""
 
 import asyncio
-import hashlib
 import os
 import socket
 import sqlite3
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from limits import AUTO_MAX
+from trees import checksums
 
 from coursetools import ASSIGNMENT, NOTEBOOK, REPO, grading
 from coursetools.course import make_course
@@ -70,9 +70,23 @@ async def _run(kc, code, timeout=30):
     return content["status"], "".join(out), f"{content.get('ename')}: {content.get('evalue')}"
 
 
+def kept(folder):
+    """{name: bytes} of what the kernel wrote, as the sandbox kept it (folder/kernel-output.zip)."""
+    import zipfile
+
+    path = Path(folder) / "kernel-output.zip"
+    if not path.is_file():
+        return {}
+    with zipfile.ZipFile(path) as archive:
+        return {name: archive.read(name) for name in archive.namelist()}
+
+
 def with_kernel(cwd, body, **traits):
+    """Run `body(km, kc)` with a sandboxed kernel in `cwd`; what the kernel wrote is kept in
+    cwd/kernel-output.zip (the kernel works in a throwaway copy of cwd)."""
     async def main():
         km = SandboxedKernelManager(kernel_name="python3", **traits)
+        km.keep_files_in = str(Path(cwd) / "kernel-output.zip")
         await km.start_kernel(cwd=str(cwd))
         kc = km.client()
         kc.start_channels()
@@ -118,10 +132,13 @@ def test_sandboxed_kernel_answers_and_is_confined(tmp_path):
     pid, cwd = out.split()
     assert int(pid) <= 2, "the kernel must be PID 1 or 2 of its own PID namespace"
     assert cwd == str(work)
-    assert r["own"][0] == "ok" and (work / "mine.txt").read_text() == "ok"
-    assert r["outside"][0] == "error" and "Read-only file system" in r["outside"][2]
-    assert r["repo"][0] == "error" and not (REPO / "planted.txt").exists()
+    assert r["own"][0] == "ok" and kept(work)["mine.txt"] == b"ok"
+    assert not (work / "mine.txt").exists(), "the kernel writes a throwaway copy of its folder, never the folder"
+    # the course is not shown in the sandbox: a write to its path fails, or (where the course lies under
+    # the host's /tmp, as here) lands in the sandbox's private /tmp; either way the host never sees it
+    assert r["outside"][0] == "error" or "planted" not in os.listdir(outside)
     assert not (outside / "planted.txt").exists()
+    assert r["repo"][0] == "error" and "Read-only file system" in r["repo"][2] and not (REPO / "planted.txt").exists()
     assert r["net"][0] == "error" and "ConnectionRefusedError" in r["net"][2]
     assert server.connections == [], "a sandboxed kernel reached a server on the grader's 127.0.0.1"
     assert r["tmp"][:2] == ("ok", "False\n"), "the sandbox's /tmp must be private"
@@ -142,7 +159,7 @@ def test_limits_apply_inside_the_sandbox(tmp_path):
     big, mem, forks = with_kernel(tmp_path, body, file_size_limit=8 * 2**20,
                                   memory_limit=1536 * 2**20, process_limit=48)
     assert big[0] == "error" and "File too large" in big[2]
-    assert (tmp_path / "big.bin").stat().st_size == 8 * 2**20
+    assert len(kept(tmp_path)["big.bin"]) == 8 * 2**20
     assert mem[0] == "error" and "MemoryError" in mem[2]
     assert forks[0] == "error" and "can't start new thread" in forks[2]
 
@@ -243,21 +260,6 @@ def test_redaction_removes_hidden_lines_only():
 # the hostile samples, graded by real nbgrader (grade-class and plain autograde)
 # ---------------------------------------------------------------------------
 
-def checksums(root, skip):
-    """sha256 of every file under root, except the gradebook, the grades export and the folders in `skip`."""
-    out = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        here = Path(dirpath)
-        dirnames[:] = [d for d in dirnames if here / d not in skip]
-        for name in filenames:
-            path = here / name
-            if path.name.startswith("gradebook.db") or path.name.startswith("grades_"):
-                continue  # written by the grader (the grades are checked from the gradebook instead)
-            out[str(path.relative_to(root))] = hashlib.sha256(path.read_bytes()).hexdigest()
-        out[str(here.relative_to(root)) + "/"] = "dir"
-    return out
-
-
 def autograded_scores(root):
     """{student: total auto score}, read straight from gradebook.db."""
     with sqlite3.connect(root / "gradebook.db") as db:
@@ -331,6 +333,9 @@ def test_hostile_samples_lose_exactly_their_parts(hostile_class):
 def test_a_detached_process_cannot_rewrite_the_gradebook(hostile_class):
     result = hostile_class["results"]["hostile_gradebook"]
     assert hostile_class["scores"]["hostile_gradebook"] == result.total < result.maximum
+    left = kept(hostile_class["root"] / "autograded" / "hostile_gradebook" / ASSIGNMENT)
+    assert "rewriter_started.txt" in left, "the detached rewriter never started: the test proves nothing"
+    assert "rewrote_the_gradebook.txt" not in left
 
 
 @needs_bwrap
@@ -339,10 +344,9 @@ def test_nothing_outside_each_students_own_folder_changed(hostile_class):
     changed = sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
     assert changed == []
     root = hostile_class["root"]
-    planted = list(root.rglob("planted_by_hostile_student.txt"))
-    assert planted, "the submission planted nothing, not even in its own folder: did it run?"
-    own = [root / "autograded" / "hostile_write_everywhere", root / "feedback" / "hostile_write_everywhere"]
-    assert [p for p in planted if not any(p.is_relative_to(folder) for folder in own)] == []
+    own = kept(root / "autograded" / "hostile_write_everywhere" / ASSIGNMENT)
+    assert "planted_by_hostile_student.txt" in own, "the submission planted nothing, not even in its own folder"
+    assert list(root.rglob("planted_by_hostile_student.txt")) == [], "a planted file reached the course itself"
 
 
 @needs_bwrap
