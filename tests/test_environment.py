@@ -1,6 +1,7 @@
 """environment.yml and requirements.txt pin the same packages, and the course uses what it pins."""
 
 import re
+import sys
 
 from coursetools import REPO
 
@@ -36,10 +37,13 @@ def test_environment_and_requirements_agree():
 
 
 def test_torch_is_the_pinned_cpu_release():
+    """The build tag, not only the version: a CUDA build of 2.13.0 (what a plain `pip install torch`
+    gives on Linux) is not the course's CPU wheel."""
     assert _requirements()["torch"] == "2.13.0"
     import torch
 
-    assert torch.__version__.split("+")[0] == "2.13.0"
+    assert torch.__version__ == ("2.13.0" if sys.platform == "darwin" else "2.13.0+cpu"), torch.__version__
+    assert torch.version.cuda is None, f"a CUDA build ({torch.version.cuda})"
 
 
 def test_environment_uses_python_311():
