@@ -64,11 +64,12 @@ def check_submissions(root: Path) -> dict[str, Status]:
     """A Status per student folder: provisionally graded, or not graded with the reason."""
     statuses = {}
     for folder in sorted((root / "submitted").iterdir()):
-        if folder.is_symlink() or not (folder / ASSIGNMENT).is_dir():
+        if not (folder / ASSIGNMENT).is_dir():
             continue
         status = statuses[folder.name] = Status(folder.name)
-        if (folder / ASSIGNMENT).is_symlink():
-            status.reason = f"the submission folder {ASSIGNMENT}/ is a symbolic link"
+        linked = folder if folder.is_symlink() else folder / ASSIGNMENT if (folder / ASSIGNMENT).is_symlink() else None
+        if linked is not None:  # its files would be another folder's: never followed
+            status.reason = f"the submission folder {linked.relative_to(root / 'submitted')}/ is a symbolic link"
             continue
         path, note = find_notebook(folder / ASSIGNMENT)
         if path is None:

@@ -81,6 +81,8 @@ def problem(folder: Path | str, name: str) -> str | None:
     what = _kind(folder)
     if what != "folder":
         return f"the submission folder is a {what}" if what else "no submission folder"
+    if _kind(folder.parent) == "symbolic link":
+        return f"the student folder {folder.parent.name}/ is a symbolic link"
     expected = _kind(folder / name)
     if expected not in (None, "file"):
         return f"{name} is a {expected}, not a file"

@@ -62,6 +62,23 @@ def test_check_submissions(tmp_path, nb):
     assert not statuses["carol"].graded and statuses["carol"].reason.startswith("no notebook")
 
 
+def test_check_submissions_never_follows_a_linked_folder(tmp_path, nb):
+    """A student folder (or its assignment folder) that is a link holds another folder's files."""
+    write_nb(tmp_path / "elsewhere" / "week13" / NOTEBOOK, nb)
+    sub = tmp_path / "submitted"
+    sub.mkdir()
+    (sub / "erin").symlink_to(tmp_path / "elsewhere")
+    (sub / "frank").mkdir()
+    (sub / "frank" / "week13").symlink_to(tmp_path / "elsewhere" / "week13")
+    statuses = cg.check_submissions(tmp_path)
+    assert statuses["erin"].reason == "the submission folder erin/ is a symbolic link"
+    assert statuses["frank"].reason == "the submission folder frank/week13/ is a symbolic link"
+    assert not statuses["erin"].graded and not statuses["frank"].graded
+    from coursetools import submission
+
+    assert submission.problem(sub / "erin" / "week13", NOTEBOOK) == "the student folder erin/ is a symbolic link"
+
+
 def test_status_label():
     assert cg.Status("a").label == "not graded"
     assert cg.Status("a", graded=True).label == "graded"
