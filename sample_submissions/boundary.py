@@ -241,10 +241,6 @@ SAMPLES = [
                            with_markdown(f"My notes <img src=x onerror=\"{PAYLOAD}\">", "ex1_solution"))),
 ]
 
-# the ones whose mechanism lives in files (what nbgrader copies, reads and writes): graded again by
-# plain `nbgrader autograde` and on a Dask worker
-FILE_LEVEL = ("boundary_fake_guard", "boundary_fake_checks", "boundary_marker_source", "boundary_marker_other",
-              "boundary_notebook_link", "boundary_kernel_links", "boundary_rewrites_notes", "boundary_display_hook")
 
 
 def unix_listener(path: Path) -> socket.socket:

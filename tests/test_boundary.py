@@ -1,8 +1,9 @@
 """The grader's boundary (README, "Running student code safely"): nothing a submission brings or
 leaves behind is imported, followed, trusted or served. The samples of
-sample_submissions/boundary.py, one per mechanism, graded by real nbgrader in the sandbox through
-`grade-class` beside the reference, and the file-level ones again by plain `nbgrader autograde`
-(tests/test_distributed.py grades them on a Dask worker). Each gets exactly the grade its notebook
+sample_submissions/boundary.py, one per mechanism, graded by real nbgrader in the sandbox beside the
+reference twice, each time in its own course: through `grade-class` and through plain
+`nbgrader autograde --student` processes (what the formgrader's button runs too);
+tests/test_distributed.py grades them on Dask workers. Each gets exactly the grade its notebook
 earns; the whole course (submissions included) and a file outside it are unchanged afterwards."""
 
 import hashlib
@@ -11,6 +12,7 @@ import json
 import os
 import re
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -20,10 +22,11 @@ from trees import changed, checksums
 from coursetools import ASSIGNMENT, NOTEBOOK, REPO, classgrade, grading
 from coursetools import notebooks as nbs
 from coursetools.course import make_course
+from coursetools.nbgrader_ext import read_notes
 from coursetools.redact import REMOVED, hidden_lines
 from coursetools.sandbox import probe
 from sample_submissions import harness
-from sample_submissions.boundary import FILE_LEVEL, PAYLOAD, SAMPLES, SOCKET_NAME, unix_listener
+from sample_submissions.boundary import PAYLOAD, SAMPLES, SOCKET_NAME, unix_listener
 from sample_submissions.catalogue import REFERENCE
 
 pytestmark = pytest.mark.skipif(probe("bwrap") is not None, reason=f"no sandbox here: {probe('bwrap')}")
@@ -68,58 +71,111 @@ def _grade(root, grade, students):
     return out, changed(before, after), outside_before == _sha(outside), reached
 
 
-@pytest.fixture(scope="module")
-def boundary_class(tmp_path_factory):
-    """REFERENCE and every boundary sample, graded by grade-class (2 workers) with the gradebook URL
-    in the grader's environment."""
+@dataclass
+class Graded:
+    """One grading of REFERENCE and every boundary sample, in a course of its own."""
+
+    via: str
+    root: Path
+    url: str
+    results: dict
+    changed: list
+    outside_same: bool
+    reached: bool
+    statuses: dict | None = None  # grade-class's
+    logs: Path | None = None  # plain nbgrader's, one per student
+
+    def notes(self, student):
+        if self.statuses is not None:
+            return self.statuses[student].notes
+        notes = read_notes(self.root / "autograded" / student / ASSIGNMENT / NOTES_NAME)
+        return [*notes.get("notes", []), *notes.get("review", [])]
+
+    def refused(self, student):
+        """Why the student was not graded ("" when graded)."""
+        if self.statuses is not None:
+            return "" if self.statuses[student].graded else self.statuses[student].reason
+        log = (self.logs / f"{student}.log").read_text()
+        return "" if student in self.results else next(
+            (line for line in log.splitlines() if f"{student}: not graded: " in line), log[-2000:])
+
+
+def _class(tmp_path_factory, via):
     samples = [REFERENCE, *SAMPLES]
     root = make_course(tmp_path_factory.mktemp("boundary") / "course")
     harness.submit(root, samples)
     url = f"sqlite:///{root / 'gradebook.db'}"
-    (statuses, results, seconds), diff, outside_same, reached = _grade(
-        root, lambda: classgrade.grade_class(root, workers=2, quiet=True, db_url=url), [s.student for s in samples])
-    table = classgrade.summary(statuses, results)
-    from run_summary import SECTIONS as _SUMMARY
+    students = [s.student for s in samples]
+    if via == "grade-class":
+        (statuses, results, seconds), diff, same, reached = _grade(
+            root, lambda: classgrade.grade_class(root, workers=2, quiet=True, db_url=url), students)
+        from run_summary import SECTIONS as _SUMMARY
 
-    _SUMMARY["grade-class: submissions that attack the grader's boundary"] = [
-        table, f"{len(results)} graded; autograding took {seconds:.1f} s with 2 workers"]
-    return dict(root=root, url=url, statuses=statuses, results=results, changed=diff, outside_same=outside_same,
-                reached=reached)
+        _SUMMARY["grade-class: submissions that attack the grader's boundary"] = [
+            classgrade.summary(statuses, results), f"{len(results)} graded; autograding took {seconds:.1f} s with 2 workers"]
+        return Graded(via, root, url, results, diff, same, reached, statuses=statuses)
+    seconds, diff, same, reached = _grade(
+        root, lambda: grading.autograde(root, students, workers=2, check=False, db_url=url), students)
+    graded = [s for s in students if (root / "autograded" / s / ASSIGNMENT / NOTEBOOK).is_file()]
+    grading.nbgrader(["generate_feedback", ASSIGNMENT, "--force"], root, db_url=url)
+    return Graded(via, root, url, grading.read_results(root, graded, db_url=url), diff, same, reached,
+                  logs=root / "build" / "autograde-logs")
 
 
-def test_each_sample_gets_the_grade_its_notebook_earns(boundary_class):
-    statuses, results = boundary_class["statuses"], boundary_class["results"]
+@pytest.fixture(scope="module")
+def boundary_class(tmp_path_factory):
+    """REFERENCE and every boundary sample, graded by grade-class (2 workers) with the gradebook URL
+    in the grader's environment."""
+    return _class(tmp_path_factory, "grade-class")
+
+
+@pytest.fixture(scope="module")
+def plain_class(tmp_path_factory):
+    """The same, graded by plain `nbgrader autograde --student` processes (no grade-class checks before
+    them), then `nbgrader generate_feedback`."""
+    return _class(tmp_path_factory, "nbgrader autograde")
+
+
+@pytest.fixture(params=["grade-class", "nbgrader autograde"])
+def graded(request):
+    return request.getfixturevalue("boundary_class" if request.param == "grade-class" else "plain_class")
+
+
+def test_each_sample_gets_the_grade_its_notebook_earns(graded):
+    results = graded.results
     assert (results["reference"].total, results["reference"].maximum) == (AUTO_MAX, AUTO_MAX)
     for student, sample in BY_STUDENT.items():
-        status = statuses[student]
         if sample.status == "not graded":
-            assert not status.graded and student not in results, (student, status)
-            assert REFUSED[student] in status.reason, (student, status.reason)
+            assert student not in results, (graded.via, student)
+            assert REFUSED[student] in graded.refused(student), (graded.via, student, graded.refused(student))
             continue
-        assert status.graded and status.mode == "sandboxed", (student, status.reason, status.mode)
-        assert harness.problems(sample, results[student]) == [], (student, results[student].failures)
+        assert harness.problems(sample, results[student]) == [], (graded.via, student, results[student].failures)
+        assert read_notes(graded.root / "autograded" / student / ASSIGNMENT / NOTES_NAME)["mode"] == "sandboxed"
 
 
-def test_nothing_outside_each_students_own_result_changed(boundary_class):
+def test_grade_class_and_plain_nbgrader_give_the_same_scores(boundary_class, plain_class):
+    assert sorted(boundary_class.results) == sorted(plain_class.results)
+    for student, result in boundary_class.results.items():
+        assert plain_class.results[student].parts == result.parts, student
+
+
+def test_nothing_outside_each_students_own_result_changed(graded):
     """Submissions included: a refused marker copies nothing, a linked notebook is not read."""
-    assert boundary_class["changed"] == []
-    assert boundary_class["outside_same"]
-    root = boundary_class["root"]
-    assert "SOLUTION" not in (root / "submitted" / "boundary_marker_source" / ASSIGNMENT / "Untitled.ipynb").read_text()
-    assert not (root / "submitted" / "boundary_marker_source" / ASSIGNMENT / NOTEBOOK).exists()
+    assert graded.changed == []
+    assert graded.outside_same
+    folder = graded.root / "submitted" / "boundary_marker_source" / ASSIGNMENT
+    assert "SOLUTION" not in (folder / "Untitled.ipynb").read_text()
+    assert not (folder / NOTEBOOK).exists()
 
 
-def test_extra_files_are_never_copied_or_imported_and_are_noted(boundary_class):
-    root, statuses = boundary_class["root"], boundary_class["statuses"]
+def test_extra_files_are_never_copied_or_imported_and_are_noted(graded):
     for student, extras in (("boundary_fake_guard", "grading_guard.py, week13_checks (folder)"),
                             ("boundary_fake_checks", "gradebook.db (symbolic link), notes.txt (symbolic link), "
                                                      "week13_checks.py, zeros.csv (symbolic link)")):
-        assert f"not graded, only the notebook is: {extras}" in statuses[student].notes, statuses[student].notes
-        graded = sorted(p.name for p in (root / "autograded" / student / ASSIGNMENT).iterdir())
-        assert graded == ["data", NOTES_NAME, NOTEBOOK], graded
-    assert boundary_class["results"]["boundary_fake_guard"].total == 0
-    rows = {r["student"]: r for r in classgrade_csv(root)}
-    assert "week13_checks.py" in rows["boundary_fake_checks"]["notes"]
+        assert f"not graded, only the notebook is: {extras}" in graded.notes(student), graded.notes(student)
+        files = sorted(p.name for p in (graded.root / "autograded" / student / ASSIGNMENT).iterdir())
+        assert files == ["data", NOTES_NAME, NOTEBOOK], files
+    assert graded.results["boundary_fake_guard"].total == 0
 
 
 def classgrade_csv(root):
@@ -129,11 +185,17 @@ def classgrade_csv(root):
         return list(csv.DictReader(f))
 
 
-def test_what_the_kernel_left_is_never_followed_and_never_reaches_feedback(boundary_class):
-    root, statuses = boundary_class["root"], boundary_class["statuses"]
-    student = "boundary_kernel_links"
+def test_the_csv_carries_the_notes_and_review_flags(boundary_class):
+    rows = {r["student"]: r for r in classgrade_csv(boundary_class.root)}
+    assert "week13_checks.py" in rows["boundary_fake_checks"]["notes"]
+    assert "review by hand" in rows["boundary_rewrites_notes"]["notes"]
+    assert "gradebook.db (symbolic link)" in rows["boundary_kernel_links"]["notes"]
+
+
+def test_what_the_kernel_left_is_never_followed_and_never_reaches_feedback(graded):
+    root, student = graded.root, "boundary_kernel_links"
     assert "left" in _graded_text(root, student), "the payload did not run"
-    review = next(n for n in statuses[student].notes if n.startswith("review by hand: the notebook left files"))
+    review = next(n for n in graded.notes(student) if n.startswith("review by hand: the notebook left files"))
     for name in (NOTEBOOK, NOTES_NAME, HTML_NAME, "gradebook.db", "host_file.txt", "zeros.bin", "the_course"):
         assert f"{name} (symbolic link)" in review, review
     assert "pipe (named pipe)" in review and "left.sock (socket)" in review
@@ -145,25 +207,23 @@ def test_what_the_kernel_left_is_never_followed_and_never_reaches_feedback(bound
         assert not path.is_symlink() and (path.is_file() or path.is_dir()), path
     for student_folder in (root / "feedback").iterdir():  # feedback is the HTML page only, for everyone
         assert sorted(p.name for p in (student_folder / ASSIGNMENT).iterdir()) == [HTML_NAME], student_folder
-    assert grading.read_results(root, ["reference"], db_url=boundary_class["url"])["reference"].total == AUTO_MAX
+    assert grading.read_results(root, ["reference"], db_url=graded.url)["reference"].total == AUTO_MAX
 
 
-def test_the_grading_notes_are_the_graders_not_the_kernels(boundary_class):
-    notes = boundary_class["statuses"]["boundary_rewrites_notes"].notes
+def test_the_grading_notes_are_the_graders_not_the_kernels(graded):
+    notes = graded.notes("boundary_rewrites_notes")
     assert any(n.startswith("review by hand: the code touches") for n in notes), notes
-    rows = {r["student"]: r for r in classgrade_csv(boundary_class["root"])}
-    assert "review by hand" in rows["boundary_rewrites_notes"]["notes"]
 
 
-def test_a_test_cell_with_an_error_scores_zero_whatever_it_displayed(boundary_class):
-    result = boundary_class["results"]["boundary_display_hook"]
-    assert "every test passed" in _graded_text(boundary_class["root"], "boundary_display_hook")
+def test_a_test_cell_with_an_error_scores_zero_whatever_it_displayed(graded):
+    result = graded.results["boundary_display_hook"]
+    assert "every test passed" in _graded_text(graded.root, "boundary_display_hook")
     assert {"ex1_tests_wine", "ex1_hidden_statistics"} <= set(result.failures), result.failures
     assert result.parts["ex1"][0] < result.parts["ex1"][1]
 
 
-def test_hidden_lines_never_reach_feedback_joined_or_escaped(boundary_class):
-    root = boundary_class["root"]
+def test_hidden_lines_never_reach_feedback_joined_or_escaped(graded):
+    root = graded.root
     page = (root / "feedback" / "boundary_joined_hidden" / ASSIGNMENT / HTML_NAME).read_text()
     assert REMOVED in page
     reference = html.unescape((root / "feedback" / "reference" / ASSIGNMENT / HTML_NAME).read_text())
@@ -174,8 +234,8 @@ def test_hidden_lines_never_reach_feedback_joined_or_escaped(boundary_class):
     assert "GradingInterference" not in _graded_text(root, "boundary_joined_hidden")
 
 
-def test_the_kernel_gets_an_allow_listed_environment(boundary_class):
-    root, url = boundary_class["root"], boundary_class["url"]
+def test_the_kernel_gets_an_allow_listed_environment(graded):
+    root, url = graded.root, graded.url
     text = _graded_text(root, "boundary_environment")
     assert "'PATH'" in text, "the payload did not print the environment"
     for secret in ("WEEK13_DB_URL", url, "gradebook.db", "NBGRADER_EXECUTION"):
@@ -183,57 +243,26 @@ def test_the_kernel_gets_an_allow_listed_environment(boundary_class):
         assert secret not in (root / "feedback" / "boundary_environment" / ASSIGNMENT / HTML_NAME).read_text()
 
 
-def test_no_host_unix_socket_is_reachable(boundary_class):
-    assert boundary_class["reached"] is False, "a kernel connected to the grader's Unix socket"
-    text = _graded_text(boundary_class["root"], "boundary_unix_socket")
+def test_no_host_unix_socket_is_reachable(graded):
+    assert graded.reached is False, "a kernel connected to the grader's Unix socket"
+    text = _graded_text(graded.root, "boundary_unix_socket")
     assert text.count("no socket:") == 3 and "connected to" not in text
 
 
-def test_output_floods_are_cut_to_the_byte_limits(boundary_class):
-    root, statuses = boundary_class["root"], boundary_class["statuses"]
-    graded = root / "autograded" / "boundary_output_flood" / ASSIGNMENT / NOTEBOOK
-    page = root / "feedback" / "boundary_output_flood" / ASSIGNMENT / HTML_NAME
-    assert graded.stat().st_size < 12 * 2**20 and page.stat().st_size < 12 * 2**20, (graded.stat(), page.stat())
-    assert any(n.startswith("output cut to the limits") for n in statuses["boundary_output_flood"].notes)
-    assert "[output cut" in graded.read_text()
+def test_output_floods_are_cut_to_the_byte_limits(graded):
+    notebook = graded.root / "autograded" / "boundary_output_flood" / ASSIGNMENT / NOTEBOOK
+    page = graded.root / "feedback" / "boundary_output_flood" / ASSIGNMENT / HTML_NAME
+    assert notebook.stat().st_size < 12 * 2**20 and page.stat().st_size < 12 * 2**20, (notebook.stat(), page.stat())
+    assert any(n.startswith("output cut to the limits") for n in graded.notes("boundary_output_flood"))
+    assert "[output cut" in notebook.read_text()
 
 
-def test_student_html_is_sanitised_in_feedback(boundary_class):
-    page = (boundary_class["root"] / "feedback" / "boundary_html_injection" / ASSIGNMENT / HTML_NAME).read_text()
+def test_student_html_is_sanitised_in_feedback(graded):
+    page = (graded.root / "feedback" / "boundary_html_injection" / ASSIGNMENT / HTML_NAME).read_text()
     assert "hover me" in page and "My notes" in page, "the student's content must still be shown"
     assert f"<script>{PAYLOAD}" not in page
     # an event handler in a real tag (the notebook's code is shown too, escaped: that is text, not markup)
     assert re.findall(r"<[a-z][^<>]*\son(?:error|mouseover)\s*=", page, re.I) == []
-
-
-# --- the same submissions through plain `nbgrader autograde` (no grade-class checks before it) ----------
-
-@pytest.fixture(scope="module")
-def plain_class(tmp_path_factory, boundary_class):
-    samples = [BY_STUDENT[s] for s in FILE_LEVEL]
-    root = make_course(tmp_path_factory.mktemp("boundary_plain") / "course")
-    harness.submit(root, [REFERENCE, *samples])
-    students = [s.student for s in samples]
-    _, diff, outside_same, _ = _grade(
-        root, lambda: grading.autograde(root, students, workers=2, check=False), students)
-    graded = [s for s in students if (root / "autograded" / s / ASSIGNMENT / NOTEBOOK).is_file()]
-    return dict(root=root, results=grading.read_results(root, graded), changed=diff, outside_same=outside_same,
-                logs=root / "build" / "autograde-logs")
-
-
-def test_plain_nbgrader_autograde_grades_the_file_level_samples_alike(plain_class, boundary_class):
-    assert plain_class["changed"] == [] and plain_class["outside_same"]
-    for student in FILE_LEVEL:
-        if student in REFUSED:
-            assert student not in plain_class["results"], student
-            log = (plain_class["logs"] / f"{student}.log").read_text()
-            assert f"{student}: not graded: " in log and REFUSED[student] in log, log[-2000:]
-            continue
-        got, via_class = plain_class["results"][student], boundary_class["results"][student]
-        assert got.parts == via_class.parts, (student, got.failures, via_class.failures)
-    root = plain_class["root"]
-    assert sorted(os.listdir(root / "autograded" / "boundary_fake_guard" / ASSIGNMENT)) == ["data", NOTES_NAME,
-                                                                                              NOTEBOOK]
 
 
 def test_the_formgrader_serves_student_html_sanitised(boundary_class, tmp_path):
@@ -250,8 +279,8 @@ def test_the_formgrader_serves_student_html_sanitised(boundary_class, tmp_path):
 
     from nbgrader.api import Gradebook
 
-    root = boundary_class["root"]
-    with Gradebook(boundary_class["url"]) as gb:
+    root = boundary_class.root
+    with Gradebook(boundary_class.url) as gb:
         ids = {s: gb.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, s).id
                for s in ("boundary_html_injection", "boundary_kernel_links")}
     with socket.socket() as s:

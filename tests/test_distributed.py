@@ -4,8 +4,8 @@ Real processes on localhost, started (and killed) by this module: a PostgreSQL s
 shared gradebook), a `dask scheduler` and two `dask worker` processes, each worker with its own
 working folder (no shared course folder: each lays out its own course from its clone of the
 repository). The client course generates the assignment into the database once, then
-`coursetools.distributed.grade_on_cluster` grades the reference, the robustness samples and one
-submission that kills the worker process grading it. Worker B is killed with SIGKILL (its whole
+`coursetools.distributed.grade_on_cluster` grades the reference, the robustness and boundary samples
+and one submission that kills the worker process grading it. Worker B is killed with SIGKILL (its whole
 process group: nanny, worker, nbgrader) while it grades a student, once a few students are done.
 
 Then: every student graded through the cluster gets the grade the sample expects, is in the
@@ -46,9 +46,9 @@ RUN_TIMEOUT = 1500  # seconds for the whole class: a hung cluster fails the test
 # crash: sandboxed student code cannot reach the worker process itself).
 WORKER_KILLER = harness.Sample("zz_worker_killer", "kills the Dask worker process that grades it",
                                status="not graded")
-# The boundary samples whose mechanism lives in files: what crosses to the worker and back
-# (sample_submissions/boundary.py; tests/test_boundary.py grades them locally).
-BOUNDARY = [s for s in boundary.SAMPLES if s.student in boundary.FILE_LEVEL]
+# The samples that attack the grader's boundary (sample_submissions/boundary.py; tests/test_boundary.py
+# grades them locally): what crosses to the worker and back must be the notebook and regular files.
+BOUNDARY = boundary.SAMPLES
 SAMPLES_ON_CLUSTER = [REFERENCE, *SAMPLES[:3], WORKER_KILLER, *SAMPLES[3:], *BOUNDARY]
 BY_STUDENT = {s.student: s for s in SAMPLES_ON_CLUSTER}
 # Refused on the client (file-level problems), never sent to a worker.
