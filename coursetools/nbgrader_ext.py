@@ -119,8 +119,7 @@ def prepare_submission(*, assignment: str, student: str, notebooks: list[str], d
     refused = sub.problem(folder, notebook_name)
     if refused:
         notebooks[:] = []
-        if log:
-            log.error("%s: not graded: %s", student_id, refused)
+        log.error("%s: not graded: %s", student_id, refused)
         return
     expected = folder / notebook_name
     marker_file = sub.marker_path(folder, notebook_name)
@@ -128,12 +127,10 @@ def prepare_submission(*, assignment: str, student: str, notebooks: list[str], d
     original = None
     if marker is not None:  # an earlier grading made `expected` from the student's renamed file
         named = folder / marker.original
-        ours = False
-        if expected.exists():
-            try:
-                ours = hashlib.sha256(safefiles.read_regular(expected, sub.NOTEBOOK_LIMIT)).hexdigest() == marker.sha256
-            except OSError:
-                ours = False
+        try:  # is what lies under the expected name still the copy the hook made?
+            ours = hashlib.sha256(safefiles.read_regular(expected, sub.NOTEBOOK_LIMIT)).hexdigest() == marker.sha256
+        except OSError:  # gone, unreadable, or no longer a regular file
+            ours = False
         if ours and named.is_file() and not named.is_symlink():
             original = named  # copy it again: the student may have replaced it since
         else:  # the renamed file is gone, or what is under the expected name is the student's own
@@ -145,14 +142,12 @@ def prepare_submission(*, assignment: str, student: str, notebooks: list[str], d
             data = safefiles.read_regular(original, sub.NOTEBOOK_LIMIT)
         except OSError as err:
             notebooks[:] = []
-            if log:
-                log.error("%s: not graded: %s cannot be read (%s)", student_id, original.name, err)
+            log.error("%s: not graded: %s cannot be read (%s)", student_id, original.name, err)
             return
         safefiles.replace_file(expected, data)
         safefiles.replace_file(marker_file, sub.marker_text(original.name, data).encode())
         notebooks[:] = [str(expected)]
-        if log:
-            log.warning("%s: notebook found as %s, graded as %s", student_id, original.name, notebook_name)
+        log.warning("%s: notebook found as %s, graded as %s", student_id, original.name, notebook_name)
 
 
 class RebuildFromRelease(NbGraderPreprocessor):

@@ -74,13 +74,13 @@ KERNEL_ENVIRONMENT = ("PATH", "HOME", "LANG", "LANGUAGE", "LC_*", "TZ", "TERM", 
 # below the Python it runs with and the files of the modules it imports. Nothing else: not the
 # course, not other students, not /run, /var, /tmp or /home, so no host Unix socket either.
 SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc", "/sys")
-# Files of the graded folder the kernel does not get in its throwaway copy (it needs the release's
-# data, never the graded notebook with its restored test cells, nor the grading notes).
 # What the kernel wrote is kept beside the graded notebook as one zip archive: the formgrader serves
 # every file of the graded folder (nbgrader's SubmissionFilesHandler) under the instructor's login,
 # so a student's .html or .svg kept as a file would run in the instructor's browser; a zip is
 # only ever downloaded.
 KERNEL_OUTPUT = "kernel-output.zip"
+# Files of the graded folder the kernel does not get in its throwaway copy (it needs the release's
+# data, never the graded notebook with its restored test cells, nor the grading notes).
 NOT_COPIED = ("*.ipynb", "*.grading.json", ".*", "__pycache__", KERNEL_OUTPUT)
 
 
