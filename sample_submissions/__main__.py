@@ -3,13 +3,15 @@
 the grade table. The samples use the course tooling; the tooling never imports them."""
 
 import argparse
+import dataclasses
 from pathlib import Path
 
 from coursetools import REPO
 from coursetools.grading import grade_table
 
 from . import ALL, DEMO
-from .harness import grade_samples
+from .catalogue import packed
+from .harness import expectation_table, grade_samples
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -18,11 +20,17 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", default=str(REPO / "build" / "sample_course"))
     parser.add_argument("--workers", type=int, default=None, help="parallel graders (default: one per core)")
     args = parser.parse_args(argv)
-    samples = ALL if args.all else DEMO
     workdir = Path(args.workdir)
-    print(f"autograding {len(samples)} sample submissions in {workdir} ...", flush=True)
-    results, seconds = grade_samples(samples, workdir, workers=args.workers)
-    print(grade_table(results[s.student] for s in samples))
+    if args.all:  # the grader suite's run: every sample, packed (catalogue.packed), judged one by one
+        samples = packed()
+        print(f"autograding {len(ALL)} sample submissions in {len(samples)} notebooks in {workdir} ...", flush=True)
+        results, seconds = grade_samples(samples, workdir, workers=args.workers)
+        print(expectation_table(samples, results))
+    else:  # what students hand in: whole notebooks, teaching cells and all
+        samples = [dataclasses.replace(s, teaching=True) for s in DEMO]
+        print(f"autograding {len(samples)} sample submissions in {workdir} ...", flush=True)
+        results, seconds = grade_samples(samples, workdir, workers=args.workers)
+        print(grade_table(results[s.student] for s in samples))
     print(f"\nautograded in {seconds:.1f} s; written answers (ex3_answer, 5 points) are graded by hand "
           f"in the formgrader. Autograded notebooks: {workdir / 'autograded'}")
 

@@ -9,14 +9,20 @@ loudly when the source changes, so a sample cannot silently stop testing what
 it claims to test.
 """
 
-from .harness import Sample
+import functools
+
+from .harness import Sample, pack
 
 from .variants import EX1_CORRECT as EX1_VARIANTS
 from .variants import EX2_CORRECT as EX2_VARIANTS
 from .variants import EX4_CORRECT as EX4_VARIANTS
 
-REFERENCE = Sample("reference", "the reference solution from source/")
-UNTOUCHED = Sample("untouched_release", "the release notebook exactly as students get it", answered=False)
+REFERENCE = Sample("reference", "the reference solution from source/", teaching=True)
+# The same answers, run without the teaching cells: the reference beside other students in the suites
+# that prove something else (the grader suite runs the whole reference).
+REFERENCE_ANSWERS = Sample("reference", "the reference answers (teaching cells not run)")
+UNTOUCHED = Sample("untouched_release", "the release notebook exactly as students get it", answered=False,
+                   teaching=True)
 
 FLAWED_DEMO = [
     Sample("ex1_sample_std", "Exercise 1: std with ddof=1 instead of the population std",
@@ -555,3 +561,12 @@ ALL = [
     *EX2_CORRECT, *EX2_VARIANTS, *EX2_MISTAKES,
     *EX4_CORRECT, *EX4_VARIANTS, *EX4_MISTAKES,
 ]
+
+
+@functools.cache
+def packed() -> tuple[Sample, ...]:
+    """ALL as the grader suite grades it: in as few notebooks as keep every claim (harness.pack)."""
+    from coursetools import RELEASE_NB, SOURCE_NB
+    from coursetools import notebooks as nbs
+
+    return tuple(pack(ALL, nbs.read(RELEASE_NB), nbs.read(SOURCE_NB)))

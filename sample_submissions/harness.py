@@ -3,6 +3,7 @@ its grade is expected to be. Test data and its checks; the course tooling never 
 (sample_submissions -> coursetools, never the other way).
 """
 
+import copy
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,8 @@ from coursetools import ASSIGNMENT, NOTEBOOK, tables
 from coursetools import notebooks as nbs
 from coursetools.course import make_course
 from coursetools.grading import PARTS, Result, autograde, read_results
+
+from . import names
 
 
 @dataclass
@@ -28,12 +31,27 @@ class Sample:
     filename: str | None = NOTEBOOK  # the name the student saved it under (None: no notebook at all)
     status: str = "graded"  # "not graded": the class grader must refuse it with a reason
     beside: Callable | None = None  # optional: folder -> None, adds files or links beside the notebook
-
+    # Which of the release's teaching cells run (blank_teaching: they cost two thirds of the run, and
+    # nothing graded reads them): True all; "used" those that use the sample's answers (and what
+    # they need); False none, each left as the student got it becomes a one-line comment.
+    teaching: bool | str = False
+    components: tuple = ()  # pack(): the samples whose answers share this one notebook
 
     def notebook(self, release_nb, source_nb):
         nb = nbs.fill_solutions(release_nb, source_nb) if self.answered else release_nb
         nb = nbs.apply_edits(nb, self.edits)
-        return self.transform(nb) if self.transform else nb
+        nb = self.transform(nb) if self.transform else nb
+        if self.teaching is True:
+            return nb
+        keep = set()
+        if self.teaching == "used":
+            keep = names.needed_by(nb, names.reached_from(nb, {c.id for c in nb.cells if nbs.grade_id(c) in self.edits}))
+        return blank_teaching(nb, release_nb, keep)
+
+    @property
+    def parts(self) -> set[str]:
+        """The parts the sample's edits touch or that it must lose."""
+        return {part_of(gid) for gid in self.edits} | set(self.loses)
 
     def write(self, folder: Path, release_nb, source_nb) -> None:
         folder = Path(folder) / self.student / ASSIGNMENT
@@ -48,6 +66,96 @@ class Sample:
             self.beside(folder)
 
 
+TEACHING_STUB = "# a teaching cell, not run in this crafted sample (sample_submissions/harness.py: blank_teaching)"
+
+
+def part_of(grade_id: str) -> str:
+    return grade_id.split("_", 1)[0]
+
+
+def is_teaching(cell) -> bool:
+    """A code cell of the lesson itself: no grade, no answer, and not the imports every cell needs."""
+    meta = cell.metadata.get("nbgrader", {})
+    return cell.cell_type == "code" and not meta.get("grade") and not meta.get("solution") and cell.get("id") != "setup"
+
+
+def blank_teaching(nb, release_nb, keep: set[str] = frozenset()):
+    """`nb` with each teaching cell that is still exactly as released and not in `keep` (cell ids)
+    replaced by TEACHING_STUB (cells the sample changed or added stay as they are)."""
+    released = {c.get("id"): c.source for c in release_nb.cells if is_teaching(c)}
+    nb = copy.deepcopy(nb)
+    for cell in nb.cells:
+        if is_teaching(cell) and cell.get("id") not in keep and released.get(cell.get("id")) == cell.source:
+            cell.source = TEACHING_STUB
+    return nb
+
+
+def graded_view(nb, source_nb):
+    """What the grader runs: `nb` with every locked cell (the tests, hidden ones included) as in
+    the source notebook, as nbgrader's autograde restores them."""
+    nb = copy.deepcopy(nb)
+    locked = {nbs.grade_id(c): c.source for c in source_nb.cells
+              if c.metadata.get("nbgrader", {}).get("locked") and nbs.grade_id(c)}
+    for cell in nb.cells:
+        if nbs.grade_id(cell) in locked:
+            cell.source = locked[nbs.grade_id(cell)]
+    return nb
+
+
+def reach(sample: Sample, release_nb, source_nb) -> set[str]:
+    """The parts whose graded cells can see the sample's answers: its own, and every part whose
+    cells read (directly or not) a name that one of its edited cells defines."""
+    nb = graded_view(sample.notebook(release_nb, source_nb), source_nb)
+    edited = {c.id for c in nb.cells if nbs.grade_id(c) in sample.edits}
+    cells = {c.id: nbs.grade_id(c) for c in nb.cells}
+    return sample.parts | {part_of(cells[i]) for i in names.reached_from(nb, edited) if cells[i]}
+
+
+def packable(sample: Sample) -> bool:
+    """A sample that only replaces answer text (no moved cells, no files, no file-level problems)."""
+    return (sample.answered and not sample.teaching and sample.transform is None and sample.raw is None
+            and sample.filename == NOTEBOOK and sample.status == "graded" and sample.beside is None
+            and not sample.components and bool(sample.edits))
+
+
+def pack(samples: Sequence[Sample], release_nb, source_nb) -> list[Sample]:
+    """The samples in as few graded notebooks as keep each claim: a packed notebook holds samples
+    whose reaches (`reach`) are disjoint, so each part's grade still depends on one sample only.
+    Correct answers are packed with correct answers and run with the teaching cells that use them
+    (every cell that runs a correct answer must run); mistakes with mistakes, without any. Samples that move cells, add
+    files or are not a plain answer stay alone. Deterministic: first fit, in the given order."""
+    out, packs = [], []
+    for sample in samples:
+        if not packable(sample):
+            out.append(sample)
+            continue
+        correct = not sample.loses
+        reached = reach(sample, release_nb, source_nb)
+        for p in packs:
+            if p["correct"] == correct and not (p["reach"] & reached):
+                p["members"].append(sample)
+                p["reach"] |= reached
+                break
+        else:
+            packs.append({"correct": correct, "reach": set(reached), "members": [sample]})
+            out.append(packs[-1])
+    return [item if isinstance(item, Sample) else _packed(item["members"], item["correct"])
+            for item in out]
+
+
+
+def _packed(members: list[Sample], correct: bool) -> Sample:
+    teaching = "used" if correct else False
+    if len(members) == 1 and not correct:
+        return members[0]
+    edits = {}
+    for m in members:
+        edits.update(m.edits)
+    kind = "correct" if correct else "mistakes"
+    return Sample(f"packed_{kind}_{members[0].student}", "; ".join(m.about for m in members), edits,
+                  loses=tuple(p for m in members for p in m.loses), fails=tuple(f for m in members for f in m.fails),
+                  teaching=teaching, components=tuple(members))
+
 def submit(course: Path, samples: Iterable[Sample]) -> None:
     """Write each sample into the course's submitted/<student>/week13/, as `nbgrader collect` would."""
     release_nb = nbs.read(Path(course) / "release" / ASSIGNMENT / NOTEBOOK)
@@ -58,23 +166,30 @@ def submit(course: Path, samples: Iterable[Sample]) -> None:
 
 def grade_samples(samples: Sequence[Sample], workdir: Path,
                   workers: int | None = None) -> tuple[dict[str, Result], float]:
-    """A scratch course in `workdir`, the samples submitted and autograded by real nbgrader:
-    (results by student, wall seconds of the autograding)."""
-    course = make_course(workdir)
+    """A scratch course in `workdir` (made there unless it already holds one), the samples submitted
+    and autograded by real nbgrader: (results by student, wall seconds of the autograding)."""
+    course = workdir if (Path(workdir) / "gradebook.db").is_file() else make_course(workdir)
     submit(course, samples)
     students = [s.student for s in samples]
     seconds = autograde(course, students, workers)
     return read_results(course, students), seconds
 
 
-def problems(sample: Sample, result: Result) -> list[str]:
-    """How `result` contradicts what `sample` expects; [] when the grade is right."""
+def problems(sample: Sample, result: Result, parts=PARTS) -> list[str]:
+    """How `result` contradicts what `sample` expects in `parts`; [] when the grade is right. A
+    packed sample: each member in the parts it owns, every other part at full marks."""
     if not sample.answered:
         return [] if result.total == 0 else [f"expected 0 points, got {result.total:g}"]
+    if sample.components:
+        owned = set().union(*(m.parts for m in sample.components))
+        rest = Sample(sample.student, "the parts no member owns")
+        return [f"{m.student}: {p}" for m in sample.components for p in problems(m, result, sorted(m.parts))] + \
+            problems(rest, result, [p for p in parts if p not in owned])
     out = []
-    if sample.fails and set(result.failures) != set(sample.fails):
-        out.append(f"expected exactly {sorted(sample.fails)} to fail, got {sorted(result.failures)}")
-    for part in PARTS:
+    failures = {gid for gid in result.failures if part_of(gid) in parts}
+    if sample.fails and failures != set(sample.fails):
+        out.append(f"expected exactly {sorted(sample.fails)} to fail, got {sorted(failures)}")
+    for part in parts:
         score, maximum = result.parts[part]
         if part in sample.loses and score >= maximum:
             out.append(f"{part}: expected to lose points, got full marks {score:g}/{maximum:g}")
@@ -95,10 +210,16 @@ def got_text(result: Result) -> str:
 
 
 def expectation_table(samples: Sequence[Sample], results: dict[str, Result]) -> str:
-    """Submission, expected, got, verdict and the first failing check, one row each."""
-    rows = [("submission", "expected", "got", "ok", "first failing check")]
-    for sample in samples:
-        r = results[sample.student]
-        rows.append((sample.student, expected_text(sample), got_text(r),
-                     "yes" if not problems(sample, r) else "NO", r.first_failure()[:100]))
+    """One row per sample (each member of a packed notebook on its own row, judged on the parts
+    it owns): submission, the notebook it was graded in, expected, got, verdict, first failing check."""
+    rows = [("submission", "graded in", "expected", "got", "ok", "first failing check")]
+    for graded in samples:
+        r = results[graded.student]
+        for sample in graded.components or (graded,):
+            parts = sorted(sample.parts) if graded.components else PARTS
+            mine = Result(r.student, {p: r.parts[p] for p in parts},
+                          {g: m for g, m in r.failures.items() if part_of(g) in parts})
+            rows.append((sample.student, graded.student if graded.components else "own", expected_text(sample),
+                         got_text(mine), "yes" if not problems(sample, r, parts) else "NO",
+                         mine.first_failure()[:100]))
     return tables.render(rows)

@@ -98,20 +98,28 @@ def test_grade_table_has_a_column_per_part_and_the_first_failure():
 
 
 def test_expectation_table():
+    """One row per sample; a packed notebook's members each on their own row, judged on their parts."""
+    a = harness.Sample("a", "mistake", {"ex1_solution": "x"}, loses=("ex1",))
+    b = harness.Sample("b", "correct", {"ex4_solution": "y"})
     samples = [harness.Sample("good", "reference"),
                harness.Sample("bad", "mistake", loses=("ex1",)),
-               harness.Sample("sneaky", "mistake", loses=("ex2",))]
+               harness.Sample("sneaky", "mistake", loses=("ex2",)),
+               harness._packed([a, b], correct=False)]
+    pack = samples[-1].student
     results = {"good": result("good"),
                "bad": result("bad", ex1=0, failures={"ex1_hidden": "CheckFailed: wrong shape"}),
-               "sneaky": result("sneaky")}
+               "sneaky": result("sneaky"),
+               pack: result(pack, ex1=0, failures={"ex1_hidden": "CheckFailed: wrong shape"})}
     head, rule, *rows = harness.expectation_table(samples, results).splitlines()
-    assert head.split()[:4] == ["submission", "expected", "got", "ok"]
+    assert head.split()[:6] == ["submission", "graded", "in", "expected", "got", "ok"]
     assert set(rule) == {"-"}
-    good, bad, sneaky = rows
-    assert good.split()[:4] == ["good", "full", "100/100", "yes"]
-    assert bad.split()[:6] == ["bad", "loses", "ex1", "90/100", "(ex1", "0/10)"]
+    good, bad, sneaky, first, second = rows
+    assert good.split()[:5] == ["good", "own", "full", "100/100", "yes"]
+    assert bad.split()[:7] == ["bad", "own", "loses", "ex1", "90/100", "(ex1", "0/10)"]
     assert "yes" in bad.split() and bad.endswith("ex1_hidden: CheckFailed: wrong shape")
-    assert sneaky.split()[:5] == ["sneaky", "loses", "ex2", "100/100", "NO"]
+    assert sneaky.split()[:6] == ["sneaky", "own", "loses", "ex2", "100/100", "NO"]
+    assert first.split()[:7] == ["a", pack, "loses", "ex1", "0/10", "(ex1", "0/10)"] and "yes" in first.split()
+    assert second.split()[:5] == ["b", pack, "full", "10/10", "yes"]
 
 
 def test_autograded_maximum_counts_graded_code_cells_only(tmp_path, release):

@@ -1,0 +1,77 @@
+"""Which cell of a notebook reads which global name from which earlier cell (Python's own symbol
+tables, no execution). The sample harness relies on it twice:
+
+- a crafted sample runs without the notebook's teaching cells (`harness.blank_teaching`): proven
+  safe only while no cell that is kept reads a name that only a blanked cell defines;
+- samples share one graded notebook (`harness.pack`) only when none of them can reach a cell that
+  another one owns (a mistake in Cell 4's `train_epoch` reaches Exercise 2 when Exercise 2 calls it).
+"""
+
+import builtins
+import symtable
+
+import nbformat
+
+# what IPython puts in every kernel's namespace besides the builtins
+KERNEL_NAMES = frozenset({"get_ipython", "display", "In", "Out", "exit", "quit", "_", "__", "___"})
+_KNOWN = frozenset(dir(builtins)) | KERNEL_NAMES
+
+
+def _python(source: str) -> str:
+    """The cell's Python: IPython's line magics and shell escapes read no name of the notebook."""
+    return "\n".join("pass" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+
+def free_and_defined(source: str) -> tuple[set[str], set[str]]:
+    """(global names the cell reads, in any function or class it defines too; names it defines)."""
+    try:
+        top = symtable.symtable(_python(source), "<cell>", "exec")
+    except SyntaxError:
+        return set(), set()  # a cell that does not compile runs nothing (its error is its own)
+    symbols = top.get_symbols()
+    defined = {s.get_name() for s in symbols if s.is_assigned() or s.is_imported() or s.is_namespace()}
+    free = {s.get_name() for s in symbols if s.is_referenced() and s.get_name() not in defined}
+
+    def nested(table):
+        for child in table.get_children():
+            for s in child.get_symbols():
+                if s.is_referenced() and s.is_global() and s.get_name() not in defined:
+                    free.add(s.get_name())
+            nested(child)
+
+    nested(top)
+    return free - _KNOWN, defined
+
+
+def code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
+    return [c for c in nb.cells if c.cell_type == "code"]
+
+
+def reads(nb: nbformat.NotebookNode) -> dict[str, dict[str, str | None]]:
+    """{cell id: {name it reads: id of the latest earlier cell that defines it (None: no cell)}}."""
+    definer, out = {}, {}
+    for cell in code_cells(nb):
+        free, defined = free_and_defined(cell.source)
+        out[cell.id] = {name: definer.get(name) for name in free}
+        for name in defined:
+            definer[name] = cell.id
+    return out
+
+
+def reached_from(nb: nbformat.NotebookNode, start: set[str]) -> set[str]:
+    """The ids of the cells in `start` and of every cell that reads, directly or through other
+    cells, a name one of them defines."""
+    reached, graph = set(start), reads(nb)
+    for cell in code_cells(nb):  # notebook order: a cell only reads from cells above it
+        if any(src in reached for src in graph[cell.id].values()):
+            reached.add(cell.id)
+    return reached
+
+
+def needed_by(nb: nbformat.NotebookNode, cells: set[str]) -> set[str]:
+    """The ids of `cells` and of every earlier cell they read a name from, directly or not."""
+    graph, needed = reads(nb), set(cells)
+    for cell in reversed(code_cells(nb)):  # a cell only reads from cells above it
+        if cell.id in needed:
+            needed |= {src for src in graph[cell.id].values() if src}
+    return needed
