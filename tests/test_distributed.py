@@ -5,7 +5,8 @@ shared gradebook), a `dask scheduler` and two `dask worker` processes, each work
 working folder (no shared course folder: each lays out its own course from its clone of the
 repository). The client course generates the assignment into the database once, then
 `coursetools.distributed.grade_on_cluster` grades the reference, the robustness and boundary samples
-and one submission that kills the worker process grading it. Worker B is killed with SIGKILL (its whole
+whose path the cluster changes (SAMPLES_ON_CLUSTER) and one submission that kills the worker process
+grading it. Worker B is killed with SIGKILL (its whole
 process group: nanny, worker, nbgrader) while it grades a student, once a few students are done.
 
 Then: every student graded through the cluster gets the grade the sample expects, is in the
@@ -27,6 +28,7 @@ from pathlib import Path
 import distributed as _dask_distributed  # noqa: F401  (pinned: missing is a broken environment, never a skip)
 import postgres_server
 import pytest
+from environ import untraced_env
 from limits import AUTO_MAX, CLASS_CELL_TIMEOUT_S
 
 from coursetools import ASSIGNMENT, NOTEBOOK, REPO, grading
@@ -34,7 +36,7 @@ from coursetools.course import make_course
 from sample_submissions import harness
 
 from sample_submissions import boundary
-from sample_submissions.catalogue import REFERENCE
+from sample_submissions.catalogue import REFERENCE_ANSWERS as REFERENCE
 from sample_submissions.robustness import SAMPLES
 
 ALLOWED_FAILURES = 2  # the scheduler's distributed.scheduler.allowed-failures: 3 deaths end a task
@@ -46,10 +48,19 @@ RUN_TIMEOUT = 1500  # seconds for the whole class: a hung cluster fails the test
 # crash: sandboxed student code cannot reach the worker process itself).
 WORKER_KILLER = harness.Sample("zz_worker_killer", "kills the Dask worker process that grades it",
                                status="not graded")
-# The samples that attack the grader's boundary (sample_submissions/boundary.py; tests/test_boundary.py
-# grades them locally): what crosses to the worker and back must be the notebook and regular files.
-BOUNDARY = boundary.SAMPLES
-SAMPLES_ON_CLUSTER = [REFERENCE, *SAMPLES[:3], WORKER_KILLER, *SAMPLES[3:], *BOUNDARY]
+# What the cluster adds to local grading (tests/test_class_grading.py, tests/test_boundary.py grade every
+# robustness and boundary sample): transport both ways, a kernel that dies on a worker, files refused
+# on the client, links and extra files that must not cross machines, and enough students that worker B
+# is killed while it grades one.
+_ROBUST = {s.student: s for s in SAMPLES}
+_BOUNDARY = {s.student: s for s in boundary.SAMPLES}
+SAMPLES_ON_CLUSTER = [
+    REFERENCE, *(_ROBUST[s] for s in ("robust_deleted_tests", "robust_duplicated_tests", "robust_split_solution")),
+    WORKER_KILLER,
+    *(_ROBUST[s] for s in ("robust_kernel_death", "robust_renamed", "robust_invalid_json", "robust_missing")),
+    *(_BOUNDARY[s] for s in ("boundary_fake_checks", "boundary_kernel_links", "boundary_marker_source",
+                             "boundary_marker_other", "boundary_notebook_link")),
+]
 BY_STUDENT = {s.student: s for s in SAMPLES_ON_CLUSTER}
 # Refused on the client (file-level problems), never sent to a worker.
 REFUSED = {"robust_invalid_json": "cannot be read", "robust_missing": "no notebook",
@@ -113,7 +124,9 @@ def cluster_run(tmp_path_factory):
         dask = str(Path(sys.executable).parent / "dask")
         port = postgres_server.free_port()
         address = f"tcp://127.0.0.1:{port}"
-        env = {k: v for k, v in os.environ.items() if k != grading.DB_URL_VARIABLE}  # workers get it per task
+        # workers get the gradebook URL per task; the cluster's processes are not traced by coverage (a
+        # traced Dask worker grades several times slower; the client side is measured in this process)
+        env = {k: v for k, v in untraced_env().items() if k != grading.DB_URL_VARIABLE}
         env.update(OMP_NUM_THREADS="1",
                    PYTHONPATH=str(REPO / "tests"),  # the test-only worker plugin (dask_worker_killer)
                    DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=str(ALLOWED_FAILURES),
@@ -183,6 +196,7 @@ def cluster_run(tmp_path_factory):
                 f"{sent} submissions sent, graded in {seconds:.1f} s ({seconds / max(sent, 1):.1f} s each, "
                 f"cluster start not counted; worker-b killed while grading {killed.get('student')!r})"]
             yield {"url": url, "root": root, "outcomes": result["outcomes"], "killed": killed,
+                   "address": address, "procs": procs, "env": env, "dask": dask,
                    "statuses": statuses, "results": results, "base": base}
         finally:
             for proc in procs.values():
@@ -294,3 +308,81 @@ def test_no_link_crosses_machines_and_feedback_is_the_page_only(cluster_run):
     assert any("week13_checks.py" in n and "not graded" in n for n in notes), notes
     review = " ".join(cluster_run["statuses"]["boundary_kernel_links"].notes)
     assert "gradebook.db (symbolic link)" in review, review
+
+
+PARENT = """
+import subprocess, sys, time
+from coursetools import distributed, grading
+grading.NBGRADER = [sys.executable, "-c", "import time; time.sleep(120)"]  # an nbgrader that grades forever
+command = distributed._nbgrader_command([]) if sys.argv[1] == "guarded" else grading.NBGRADER
+child = subprocess.Popen(command)
+time.sleep(1.5)  # past the guard's prctl
+print(child.pid, flush=True)
+child.wait()
+"""
+
+
+def _alive(pid):
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.parametrize("how", ["guarded", "plain"])
+def test_the_nbgrader_process_dies_with_the_worker_that_started_it(how):
+    """A worker killed mid-grade leaves no orphan nbgrader writing into the gradebook while another
+    worker regrades the student: the child asks for SIGKILL when its parent dies. The plain command
+    (no guard) is the control: its child outlives the parent, so the test sees the difference."""
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, how], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": str(REPO)})
+    child = int(parent.stdout.readline())
+    try:
+        assert _alive(child)
+        parent.kill()
+        parent.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert _alive(child) is (how == "plain")
+    finally:
+        if _alive(child):
+            os.kill(child, signal.SIGKILL)
+
+
+def test_the_readme_commands_grade_on_workers_that_share_one_folder(cluster_run):
+    """The README's Dask steps as its commands run them: a worker started as `make dask-worker` starts
+    it (two processes, one thread each, one --local-directory and WEEK13_WORKER_DIR shared), and
+    `week13 grade-class --scheduler` regrading two students into the client's course and gradebook.
+    Each process lays out a course of its own in the shared folder."""
+    from distributed import Client
+
+    from coursetools import distributed
+
+    address, procs, root, base = cluster_run["address"], cluster_run["procs"], cluster_run["root"], cluster_run["base"]
+    shared = base / "shared-worker"
+    shared.mkdir()
+    with Client(address, timeout=START_TIMEOUT) as client:
+        old = list(client.scheduler_info()["workers"])
+        procs["pair"] = _start([cluster_run["dask"], "worker", address, "--nthreads", "1", "--nworkers", "2",
+                                "--local-directory", str(shared), "--no-dashboard"], shared,
+                               {**cluster_run["env"], distributed.WORKER_DIR_VARIABLE: str(shared)}, base / "pair.log")
+        deadline = time.monotonic() + START_TIMEOUT
+        while len(set(client.scheduler_info()["workers"]) - set(old)) < 2:
+            assert time.monotonic() < deadline, (base / "pair.log").read_text()[-3000:]
+            time.sleep(0.5)
+        client.retire_workers(old)  # only the pair grades from here
+    students = ["reference", "boundary_kernel_links"]
+    proc = subprocess.run([str(Path(sys.executable).parent / "week13"), "grade-class", "--root", str(root),
+                           "--scheduler", address, *(f"--student={s}" for s in students),
+                           "--cell-timeout", str(CLASS_CELL_TIMEOUT_S)],
+                          cwd=root, env={**cluster_run["env"], grading.DB_URL_VARIABLE: cluster_run["url"]},
+                          capture_output=True, text=True, timeout=RUN_TIMEOUT)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "2 graded, 0 not graded" in proc.stdout, proc.stdout[-3000:]
+    results = grading.read_results(root, students, db_url=cluster_run["url"])
+    assert results["reference"].total == AUTO_MAX
+    assert harness.problems(BY_STUDENT["boundary_kernel_links"], results["boundary_kernel_links"]) == []
+    courses = sorted(p.name for p in shared.glob("week13-course-*"))
+    assert len(courses) == 2, courses  # one per process, by pid: never one course for two graders

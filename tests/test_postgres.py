@@ -27,7 +27,8 @@ from coursetools.course import copy_course, make_course
 from sample_submissions import harness
 from coursetools import notebooks as nbs
 
-from sample_submissions.catalogue import FLAWED_DEMO, REFERENCE
+from sample_submissions.catalogue import FLAWED_DEMO
+from sample_submissions.catalogue import REFERENCE_ANSWERS as REFERENCE
 
 # The reference and one mistake in each of Exercises 1, 2 and 4.
 SAMPLES = [REFERENCE, *FLAWED_DEMO]

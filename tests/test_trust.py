@@ -1,7 +1,8 @@
 """What an instructor must be able to trust, proven with real nbgrader:
 
-- one pipeline: plain `nbgrader autograde` grades every robustness sample exactly
-  like `grade-class` (every score, every failing check, every note);
+- one pipeline: plain `nbgrader autograde` grades the robustness samples where its path differs
+  from `grade-class` (files it must refuse or find, cells it restores itself, a kernel that dies,
+  a hack on the kernel) exactly like `grade-class` (every score, every failing check, every note);
 - hand grades, comments and extra credit survive every regrade, through every
   entry point (grade-class for the class and for one student, plain
   `nbgrader autograde` for the class and for one student, and the API behind the
@@ -20,13 +21,26 @@ import pytest
 from limits import CLASS_CELL_TIMEOUT_S
 
 from coursetools import ASSIGNMENT, NOTEBOOK, classgrade, grading
-from coursetools.course import make_course
+from coursetools import course
+from courses import make_course
 from sample_submissions import harness
 from coursetools.gradebook import DB_URL_VARIABLE, gradebook_url
 from coursetools.nbgrader_ext import NOTES_SUFFIX, read_notes
-from sample_submissions.catalogue import FLAWED_DEMO, REFERENCE
+from sample_submissions.catalogue import FLAWED_DEMO
+from sample_submissions.catalogue import REFERENCE_ANSWERS as REFERENCE
 
 NB_NAME = NOTEBOOK.removesuffix(".ipynb")
+
+# What plain nbgrader's whole-class loop must handle as grade-class does; the rest of the robustness
+# class runs through the same preprocessors either way (nbgrader_config.py), proven by grade-class.
+PLAIN_SUBSET = (
+    "reference",
+    "robust_invalid_json", "robust_missing",  # files it cannot grade: no score, the batch goes on
+    "robust_renamed", "robust_wrong_kernelspec",  # a notebook it must find, a kernelspec it must replace
+    "robust_deleted_tests", "robust_duplicated_tests",  # test cells it restores from the gradebook
+    "robust_kernel_death",  # a kernel that dies: restarted, the rest graded
+    "robust_transformer_hack",  # a hack on the kernel's own machinery gains nothing
+)
 
 
 def _scores(root):
@@ -48,11 +62,12 @@ def _notes(root, student):
 
 @pytest.fixture(scope="session")
 def plain_class(tmp_path_factory, robust_class):
-    """The robustness samples graded by plain `nbgrader autograde week13` (two processes, half the
-    class each, as two instructors' terminals would), with the same cell time limit as robust_class."""
+    """PLAIN_SUBSET of the robustness samples graded by plain `nbgrader autograde week13` (two
+    processes, half the class each, as two instructors' terminals would), with the same cell time
+    limit as robust_class."""
     samples = robust_class.samples
     root = make_course(tmp_path_factory.mktemp("plain") / "course")
-    harness.submit(root, list(samples.values()))
+    harness.submit(root, [samples[s] for s in PLAIN_SUBSET])
     students = sorted(p.name for p in (root / "submitted").iterdir())
     halves = [students[0::2], students[1::2]]
     import time
@@ -86,7 +101,8 @@ def test_plain_nbgrader_grades_exactly_like_grade_class(robust_class, plain_clas
     by_plain = _scores(plain_class)
     plain = grading.read_results(plain_class, [s for s in results if s in by_plain])
     compared = 0
-    for student, status in statuses.items():
+    for student in PLAIN_SUBSET:
+        status = statuses[student]
         if status.graded:
             assert plain[student].parts == results[student].parts, student
             assert plain[student].failures == results[student].failures, student
@@ -95,7 +111,7 @@ def test_plain_nbgrader_grades_exactly_like_grade_class(robust_class, plain_clas
             compared += 1
         else:  # a file nbgrader cannot grade: no autograded score either way
             assert all(v is None for v in by_plain.get(student, {}).values()), student
-    assert compared >= 20
+    assert compared == sum(statuses[s].graded for s in PLAIN_SUBSET) >= 7
 
 
 @pytest.fixture
@@ -175,7 +191,7 @@ def test_tests_never_touch_an_instructors_gradebook(tmp_path, monkeypatch):
     """With $WEEK13_DB_URL exported, a scratch course (tests, `make course`) still uses its own gradebook."""
     live = tmp_path / "live.db"
     monkeypatch.setenv(DB_URL_VARIABLE, f"sqlite:///{live}")
-    root = make_course(tmp_path / "course")
+    root = course.make_course(tmp_path / "course")  # generated here: make_course itself is what is proven
     harness.submit(root, [FLAWED_DEMO[0]])
     grading.autograde(root, [FLAWED_DEMO[0].student], workers=1)
     assert not live.exists(), "the instructor's gradebook was written"
