@@ -32,6 +32,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from environ import untraced_env
 
 from coursetools import ASSIGNMENT, NOTEBOOK, RELEASE_NB, REPO, WORKED_NB
 from coursetools import notebooks as nbs
@@ -100,11 +101,13 @@ def _kill(pids):
 
 
 @pytest.fixture(scope="module")
-def course_root(robust_class):
-    """The course root of the class that tests/test_class_grading.py grades (tests/conftest.py,
+def course_root(robust_class, tmp_path_factory):
+    """A copy of the class that tests/test_class_grading.py grades (tests/conftest.py,
     `robust_class`: config, source, hidden tests, a gradebook with a graded class), with the
-    committed release and worked notebook: what students get and what the formgrader shows."""
-    root = robust_class.course
+    committed release and worked notebook: what students get and what the formgrader shows. A copy:
+    the class's own course stays as grade-class left it, whatever runs before or after."""
+    root = tmp_path_factory.mktemp("browser") / "course"
+    shutil.copytree(robust_class.course, root, symlinks=True)
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
     # What students get is the committed release (test_generated checks it is what this generates).
     shutil.rmtree(root / "release")
@@ -125,7 +128,7 @@ def lab(course_root, tmp_path_factory):
     (config / "jupyter_server_config.json").write_text(json.dumps(
         {"LabApp": {"news_url": None, "check_for_updates_class": "jupyterlab.NeverCheckForUpdate"}}))
     port, token = _free_port(), secrets.token_hex(16)
-    env = dict(os.environ)
+    env = untraced_env()  # the Lab's kernels are not traced by coverage
     env.update(
         PATH=str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", ""),
         OMP_NUM_THREADS="1",

@@ -3,25 +3,23 @@
 import filecmp
 import json
 import re
+import shutil
+import subprocess
 
 import pytest
 
 from coursetools import ASSIGNMENT, NOTEBOOK, RELEASE_NB, REPO, SOURCE_NB, WORKED_NB
 from coursetools import notebooks as nbs
 from coursetools.data import write_wine_csvs
+from coursetools import grading
 from coursetools.grading import nbgrader
+from environ import untraced_env
+from limits import AUTO_MAX
+from sample_submissions import harness
 
 
 def _tree(folder):
     return sorted(p.relative_to(folder) for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
-
-
-def test_release_is_what_generate_assignment_makes(scratch):
-    nbgrader(["generate_assignment", ASSIGNMENT, "--force"], scratch)
-    fresh, committed = scratch / "release", REPO / "release"
-    assert _tree(fresh) == _tree(committed)
-    for rel in _tree(committed):
-        assert filecmp.cmp(fresh / rel, committed / rel, shallow=False), f"release/{rel} is out of date: run make release"
 
 
 def _comparable(nb):
@@ -40,13 +38,64 @@ def _comparable(nb):
     return data
 
 
-def test_worked_notebook_is_what_make_notebooks_makes(tmp_path):
-    fresh = nbs.build_worked_notebook(tmp_path / "notebooks" / NOTEBOOK)
-    assert _comparable(nbs.read(fresh)) == _comparable(nbs.read(WORKED_NB)), \
+def _clone(dest):
+    """The repository's tracked files (as a fresh clone has them, times kept) with this environment's
+    .venv linked in: a folder `make` can run in without touching the repository."""
+    files = subprocess.run(["git", "ls-files", "-z"], cwd=REPO, capture_output=True, check=True).stdout
+    for rel in filter(None, files.decode().split("\0")):
+        src = REPO / rel
+        if src.is_file() and not src.is_symlink():
+            (dest / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / rel)
+    (dest / ".venv").symlink_to(REPO / ".venv")
+    return dest
+
+
+@pytest.fixture(scope="module")
+def made_course(tmp_path_factory):
+    """`make course` (the README's first command) in a clone: its output and the clone. The clone's
+    own coursetools first on the path (PYTHONPATH), so everything it generates lands in the clone."""
+    clone = _clone(tmp_path_factory.mktemp("clone"))
+    env = {k: v for k, v in untraced_env().items() if k != grading.DB_URL_VARIABLE}
+    env["PYTHONPATH"] = str(clone)
+    # -o: the linked environment is taken as built (make would otherwise reinstall the course into it)
+    proc = subprocess.run(["make", "-o", ".venv/.installed", "course"], cwd=clone, env=env,
+                          capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return clone, proc.stdout
+
+
+def test_make_course_regenerates_exactly_the_committed_release(made_course):
+    clone, _ = made_course
+    fresh, committed = clone / "release", REPO / "release"
+    assert _tree(fresh) == _tree(committed)
+    for rel in _tree(committed):
+        assert filecmp.cmp(fresh / rel, committed / rel, shallow=False), f"release/{rel} is out of date: run make release"
+
+
+def test_make_course_regenerates_exactly_the_committed_worked_notebook(made_course):
+    clone, _ = made_course
+    assert _comparable(nbs.read(clone / "notebooks" / NOTEBOOK)) == _comparable(nbs.read(WORKED_NB)), \
         "notebooks/ is out of date: run make notebooks"
-    assert _tree(tmp_path / "notebooks") == _tree(REPO / "notebooks")
-    for csv in (tmp_path / "notebooks" / "data").iterdir():
+    assert _tree(clone / "notebooks") == _tree(REPO / "notebooks")
+    for csv in (clone / "notebooks" / "data").iterdir():
         assert filecmp.cmp(csv, REPO / "notebooks" / "data" / csv.name, shallow=False)
+
+
+def test_make_course_grades_the_demo_submissions(made_course):
+    """The grade table it prints: the reference full, the untouched release 0, each flawed demo
+    losing points in its own exercise only; the graded notebooks whole, as students hand them in."""
+    from sample_submissions import DEMO
+
+    clone, out = made_course
+    table = out[out.index("submission "):]
+    rows = {line.split()[0]: line.split() for line in table.splitlines()[2:] if line.strip()}
+    assert f"{AUTO_MAX:g}/{AUTO_MAX:g}" in rows["reference"] and "0/95" in rows["untouched_release"], table
+    results = grading.read_results(clone / "build" / "sample_course", [s.student for s in DEMO])
+    for sample in DEMO:
+        assert harness.problems(sample, results[sample.student]) == [], sample.student
+    graded = nbs.read(clone / "build" / "sample_course" / "autograded" / "ex1_sample_std" / ASSIGNMENT / NOTEBOOK)
+    assert harness.TEACHING_STUB not in json.dumps(graded)
 
 
 def test_data_files_are_what_the_export_makes(tmp_path):

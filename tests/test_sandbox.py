@@ -14,7 +14,7 @@ from limits import AUTO_MAX
 from trees import checksums
 
 from coursetools import ASSIGNMENT, NOTEBOOK, REPO, grading
-from coursetools.course import make_course
+from courses import make_course
 from sample_submissions import harness
 from coursetools import notebooks as nbs
 from coursetools.redact import REMOVED, hidden_lines, redact_text
@@ -164,6 +164,70 @@ def test_limits_apply_inside_the_sandbox(tmp_path):
     assert forks[0] == "error" and "can't start new thread" in forks[2]
 
 
+SPIN = """
+import multiprocessing, os, time
+def spin(seconds):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pass
+procs = [multiprocessing.Process(target=spin, args=(2,)) for _ in range(2)]
+began = time.monotonic()
+[p.start() for p in procs]
+[p.join() for p in procs]
+used = os.times()
+print(used.children_user + used.children_system, time.monotonic() - began)
+"""
+
+FILL = """
+import os
+for where in ("/tmp", "/dev/shm"):
+    try:
+        with open(where + "/fill", "wb") as f:
+            for _ in range(64):
+                f.write(b"0" * 2**20)
+                f.flush()
+        print(where, "not full")
+    except OSError as err:
+        print(where, err.errno, os.path.getsize(where + "/fill") // 2**20)
+"""
+
+OPEN_FILES = """
+held = []
+try:
+    while True:
+        held.append(open("/dev/null"))
+except OSError as err:
+    print(len(held), err.errno)
+finally:
+    [f.close() for f in held]
+"""
+
+
+@needs_bwrap
+def test_cpu_open_files_and_tmp_limits_apply_inside_the_sandbox(tmp_path):
+    """The limits the README lists, each reached from inside a kernel: a quarter of a CPU for two
+    busy processes (the cpu cgroup throttles them), 256 open files, 16 MiB of /tmp and of /dev/shm."""
+    import errno
+
+    async def body(km, kc):
+        spin = await _run(kc, SPIN)
+        cpu = km._cgroups.get("cpu")
+        stat = (cpu / "cpu.stat").read_text() if cpu else ""
+        return spin, stat, await _run(kc, FILL), await _run(kc, OPEN_FILES)
+
+    spin, stat, fill, files = with_kernel(tmp_path, body, cpu_limit=0.25, open_files_limit=256, tmp_size=16 * 2**20)
+    assert spin[0] == "ok", spin
+    used, wall = map(float, spin[1].split())
+    assert used < 0.5 * wall, f"two busy processes used {used:.2f} CPU s in {wall:.2f} s under a 0.25 CPU limit"
+    throttled = dict(line.split() for line in stat.splitlines()).get("nr_throttled", "0")
+    assert int(throttled) > 0, stat
+    for where in ("/tmp", "/dev/shm"):
+        line = next(x for x in fill[1].splitlines() if x.startswith(where + " "))
+        assert line.split()[1] == str(errno.ENOSPC) and int(line.split()[2]) <= 16, fill
+    count, code = map(int, files[1].strip().splitlines()[-1].split())  # after any warning the kernel printed
+    assert code == errno.EMFILE and 150 < count < 256, files
+
+
 def _processes_with(marker):
     found = []
     for entry in Path("/proc").iterdir():
@@ -273,7 +337,7 @@ def autograded_scores(root):
 @pytest.fixture(scope="module")
 def hostile_class(tmp_path_factory):
     from coursetools import classgrade
-    from sample_submissions.catalogue import REFERENCE
+    from sample_submissions.catalogue import REFERENCE_ANSWERS as REFERENCE
     from sample_submissions.hostile import HOSTILE_PORT, SAMPLES
 
     samples = [REFERENCE, *SAMPLES]
