@@ -24,6 +24,7 @@ import os
 import shutil
 import sys
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -154,24 +155,35 @@ def grade_class(root: Path | str, workers: int | None = None, quiet: bool = Fals
             status.graded = False
             status.reason = (f"autograding failed (log: build/class/logs/{student}.log)" if student in to_grade
                              else "not graded yet")
-    generate_feedback(root, [s for s in run if s in results], statuses, db_url=db_url)
+    generate_feedback(root, [s for s in run if s in results], statuses, db_url=db_url, workers=workers)
     write_csv(root / f"grades_{ASSIGNMENT}.csv", statuses, results)
     return statuses, results, seconds
 
 
-def generate_feedback(root: Path, students: list[str], statuses: dict[str, Status], db_url: str | None = None) -> None:
-    """`nbgrader generate_feedback` for `students`; one whose feedback is missing afterwards gets
-    the status `graded, no feedback` and the reason in its notes."""
+def generate_feedback(root: Path, students: list[str], statuses: dict[str, Status], db_url: str | None = None,
+                      workers: int | None = None) -> None:
+    """`nbgrader generate_feedback` for `students`, in `workers` processes at once (default: one per
+    core), each for its share of the students; one whose feedback is missing afterwards gets the
+    status `graded, no feedback` and the reason in its notes."""
     if not students:
         return
-    others = [s for s in statuses if s not in students]
-    args = ["generate_feedback", ASSIGNMENT, "--force"]
-    if others:
-        args.append("--CourseDirectory.student_id_exclude=" + ",".join(others))
+    root = Path(root)
+    workers = max(1, min(workers or os.cpu_count() or 1, len(students)))
     for student in students:  # stale feedback must not pass for new
         (root / "feedback" / student / ASSIGNMENT / (NB_NAME + ".html")).unlink(missing_ok=True)
-    proc = grading.nbgrader(args, root, check=False, db_url=db_url)
-    log = (proc.stdout + proc.stderr).splitlines()
+    autograded = root / "autograded"
+    everyone = set(statuses) | ({p.name for p in autograded.iterdir()} if autograded.is_dir() else set())
+
+    def share(mine: list[str]) -> list[str]:
+        args = ["generate_feedback", ASSIGNMENT, "--force"]
+        others = sorted(everyone - set(mine))  # each student in exactly one process
+        if others:
+            args.append("--CourseDirectory.student_id_exclude=" + ",".join(others))
+        proc = grading.nbgrader(args, root, check=False, db_url=db_url)
+        return (proc.stdout + proc.stderr).splitlines()
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        log = [line for lines in pool.map(share, [students[i::workers] for i in range(workers)]) for line in lines]
     for student in students:
         if not (root / "feedback" / student / ASSIGNMENT / (NB_NAME + ".html")).exists():
             errors = [line for line in log if "ERROR" in line and student in line] or [line for line in log if "ERROR" in line]
