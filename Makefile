@@ -21,8 +21,13 @@ export OMP_NUM_THREADS ?= 1
 
 course: release notebooks grade-samples
 
+# Every core at once (pytest-xdist: each test file on one worker, tests/conftest.py), and the coverage
+# of the course's code (pyproject.toml, [tool.coverage]): its data in build/, its table at the end.
+TEST_WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 test: env
-	$(BIN)/python -m pytest
+	mkdir -p build
+	COVERAGE_FILE=$(CURDIR)/build/.coverage $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup \
+		--cov --cov-report=term
 
 # The fast tier alone: no kernels, no nbgrader processes, no servers.
 check: env

@@ -9,8 +9,9 @@ import pytest
 
 import sample_submissions
 from coursetools import classgrade
-from coursetools.course import copy_course, make_course
+from courses import make_course
 from coursetools.grading import Result
+from environ import NbvalKernelsUntraced
 from limits import CLASS_CELL_TIMEOUT_S
 from run_summary import SECTIONS as _SUMMARY  # printed at the end of the run
 from sample_submissions import harness
@@ -36,14 +37,25 @@ class GradedClass:
     seconds: float
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _course_template(tmp_path_factory):
+    """Scratch courses are copies of one generated in this session's folder (tests/courses.py)."""
+    import courses
+
+    courses.BASE = tmp_path_factory.getbasetemp()
+
+
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
-    """Every sample in sample_submissions.ALL, autograded by real nbgrader in a scratch course."""
-    workdir = tmp_path_factory.mktemp("course") / "course"
-    results, seconds = harness.grade_samples(sample_submissions.ALL, workdir)
+    """Every sample in sample_submissions.ALL, autograded by real nbgrader in a scratch course, in
+    the notebooks catalogue.packed() puts them in."""
+    from sample_submissions.catalogue import packed
+
+    workdir = make_course(tmp_path_factory.mktemp("course") / "course")
+    results, seconds = harness.grade_samples(packed(), workdir)
     _SUMMARY["grader suite: sample submissions (expected vs got)"] = [
-        harness.expectation_table(sample_submissions.ALL, results),
-        f"{len(results)} submissions autograded in {seconds:.1f} s"]
+        harness.expectation_table(packed(), results),
+        f"{len(sample_submissions.ALL)} samples in {len(results)} notebooks autograded in {seconds:.1f} s"]
     return GradedSamples(workdir, results, seconds)
 
 
@@ -51,7 +63,7 @@ def graded_class(tmp_path_factory):
 def robust_class(tmp_path_factory):
     """The reference and every submission of sample_submissions.robustness, graded by
     `week13 grade-class` (classgrade.grade_class) in a scratch course."""
-    from sample_submissions.catalogue import REFERENCE
+    from sample_submissions.catalogue import REFERENCE_ANSWERS as REFERENCE
     from sample_submissions.robustness import SAMPLES
 
     samples = [REFERENCE, *SAMPLES]
@@ -63,6 +75,43 @@ def robust_class(tmp_path_factory):
         f"{len(results)} graded, {sum(not s.graded for s in statuses.values())} not graded; "
         f"autograding took {seconds:.1f} s with 2 workers"]
     return GradedClass(root, {s.student: s for s in samples}, statuses, results, seconds)
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(NbvalKernelsUntraced(), "week13-nbval-kernels-untraced")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--reverse", action="store_true",
+                     help="run the tests in reverse order (every suite must pass in any order)")
+
+
+# `make test` runs the suites on every core (pytest-xdist, --dist loadgroup): each file on one worker
+# (its module fixtures, a notebook's nbval kernel), and these three together, on the one worker that
+# grades `robust_class` for them.
+SHARE_ROBUST_CLASS = ("test_class_grading.py", "test_browser.py", "test_trust.py")
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--reverse"):
+        items.reverse()
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            group = "robust_class" if item.path.name in SHARE_ROBUST_CLASS else item.path.name
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_sessionfinish(session):
+    """A pytest-xdist worker hands the tables its fixtures made to the controller, which prints them."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["week13_summary"] = dict(_SUMMARY)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    _SUMMARY.update(getattr(node, "workeroutput", {}).get("week13_summary", {}))
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -82,9 +131,3 @@ def pytest_terminal_summary(terminalreporter):
         terminalreporter.section(title)
         for block in blocks:
             terminalreporter.write_line(block)
-
-
-@pytest.fixture
-def scratch(tmp_path):
-    """A copy of the files a generating command reads, for regenerating without touching the repo."""
-    return copy_course(tmp_path / "course")
