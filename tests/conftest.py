@@ -86,32 +86,9 @@ def pytest_addoption(parser):
                      help="run the tests in reverse order (every suite must pass in any order)")
 
 
-# `make test` runs the suites on every core (pytest-xdist, --dist loadgroup): each file on one worker
-# (its module fixtures, a notebook's nbval kernel), and these three together, on the one worker that
-# grades `robust_class` for them.
-SHARE_ROBUST_CLASS = ("test_class_grading.py", "test_browser.py", "test_trust.py")
-
-
-@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     if config.getoption("--reverse"):
         items.reverse()
-    for item in items:
-        if item.get_closest_marker("xdist_group") is None:
-            group = "robust_class" if item.path.name in SHARE_ROBUST_CLASS else item.path.name
-            item.add_marker(pytest.mark.xdist_group(group))
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionfinish(session):
-    """A pytest-xdist worker hands the tables its fixtures made to the controller, which prints them."""
-    if hasattr(session.config, "workeroutput"):
-        session.config.workeroutput["week13_summary"] = dict(_SUMMARY)
-
-
-@pytest.hookimpl(optionalhook=True)
-def pytest_testnodedown(node, error):
-    _SUMMARY.update(getattr(node, "workeroutput", {}).get("week13_summary", {}))
 
 
 @pytest.hookimpl(hookwrapper=True)
