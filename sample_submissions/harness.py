@@ -122,8 +122,9 @@ def pack(samples: Sequence[Sample], release_nb, source_nb) -> list[Sample]:
     """The samples in as few graded notebooks as keep each claim: a packed notebook holds samples
     whose reaches (`reach`) are disjoint, so each part's grade still depends on one sample only.
     Correct answers are packed with correct answers and run with the teaching cells that use them
-    (every cell that runs a correct answer must run); mistakes with mistakes, without any. Samples that move cells, add
-    files or are not a plain answer stay alone. Deterministic: first fit, in the given order."""
+    (every cell that runs a correct answer must run); mistakes with mistakes, without any. Samples
+    that move cells, add files or are not a plain answer stay alone. Deterministic: first fit, in
+    the given order."""
     out, packs = [], []
     for sample in samples:
         if not packable(sample):
@@ -143,7 +144,6 @@ def pack(samples: Sequence[Sample], release_nb, source_nb) -> list[Sample]:
             for item in out]
 
 
-
 def _packed(members: list[Sample], correct: bool) -> Sample:
     teaching = "used" if correct else False
     if len(members) == 1 and not correct:
@@ -155,6 +155,7 @@ def _packed(members: list[Sample], correct: bool) -> Sample:
     return Sample(f"packed_{kind}_{members[0].student}", "; ".join(m.about for m in members), edits,
                   loses=tuple(p for m in members for p in m.loses), fails=tuple(f for m in members for f in m.fails),
                   teaching=teaching, components=tuple(members))
+
 
 def submit(course: Path, samples: Iterable[Sample]) -> None:
     """Write each sample into the course's submitted/<student>/week13/, as `nbgrader collect` would."""
