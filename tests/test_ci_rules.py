@@ -1,9 +1,10 @@
 """CI never goes green by skipping: with CI=true a skipped test (a missing Chromium, PostgreSQL
 server or bubblewrap) fails the run and says why; outside CI it stays a skip."""
 
-import os
 import subprocess
 import sys
+
+from environ import untraced_env
 
 from coursetools import REPO
 
@@ -18,7 +19,7 @@ def test_needs_a_browser():
 
 def _run(tmp_path, ci):
     (tmp_path / "test_needs.py").write_text(SKIPPING)
-    env = {k: v for k, v in os.environ.items() if k != "CI"}
+    env = {k: v for k, v in untraced_env().items() if k != "CI"}  # conftest.py is not measured code
     if ci:
         env["CI"] = "true"
     env["PYTHONPATH"] = str(REPO / "tests")  # tests/conftest.py's own modules (pyproject's pythonpath, outside its rootdir)

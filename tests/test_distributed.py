@@ -39,7 +39,7 @@ from sample_submissions import boundary
 from sample_submissions.catalogue import REFERENCE_ANSWERS as REFERENCE
 from sample_submissions.robustness import SAMPLES
 
-ALLOWED_FAILURES = 2  # the scheduler's distributed.scheduler.allowed-failures: 3 deaths end a task
+ALLOWED_FAILURES = 1  # the scheduler's distributed.scheduler.allowed-failures: 2 deaths end a task (make dask-scheduler: 2)
 KILL_AFTER = 3  # worker B is killed once this many students are done and it is grading one
 START_TIMEOUT = 120  # seconds for the scheduler and workers to come up
 RUN_TIMEOUT = 1500  # seconds for the whole class: a hung cluster fails the test instead of hanging CI
@@ -55,7 +55,7 @@ WORKER_KILLER = harness.Sample("zz_worker_killer", "kills the Dask worker proces
 _ROBUST = {s.student: s for s in SAMPLES}
 _BOUNDARY = {s.student: s for s in boundary.SAMPLES}
 SAMPLES_ON_CLUSTER = [
-    REFERENCE, *(_ROBUST[s] for s in ("robust_deleted_tests", "robust_duplicated_tests", "robust_split_solution")),
+    REFERENCE, _ROBUST["robust_deleted_tests"],  # test cells the worker restores from the shared gradebook
     WORKER_KILLER,
     *(_ROBUST[s] for s in ("robust_kernel_death", "robust_renamed", "robust_invalid_json", "robust_missing")),
     *(_BOUNDARY[s] for s in ("boundary_fake_checks", "boundary_kernel_links", "boundary_marker_source",
@@ -342,7 +342,7 @@ def test_the_nbgrader_process_dies_with_the_worker_that_started_it(how):
         assert _alive(child)
         parent.kill()
         parent.wait(timeout=10)
-        deadline = time.monotonic() + 10
+        deadline = time.monotonic() + 3  # the guarded child dies within milliseconds; the plain one never
         while _alive(child) and time.monotonic() < deadline:
             time.sleep(0.1)
         assert _alive(child) is (how == "plain")

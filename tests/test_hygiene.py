@@ -17,6 +17,7 @@ from pathlib import Path
 import nbformat
 import pytest
 import yaml
+from environ import untraced_env
 
 from coursetools import RELEASE_NB, REPO, SOURCE_NB, WORKED_NB
 from coursetools import notebooks as nbs
@@ -26,7 +27,8 @@ BIN = Path(sys.executable).parent
 
 
 def _env():
-    env = dict(os.environ)
+    # the hooks run installed tools, none of the course's code: untraced by coverage (twice as fast)
+    env = untraced_env()
     env["PATH"] = str(BIN) + os.pathsep + env.get("PATH", "")
     return env
 
