@@ -103,8 +103,10 @@ c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name
 # its own PID and network namespaces, the course read-only but for the folder the notebook is
 # graded in, a private /tmp, one CPU thread (threads), and the limits below. Where bubblewrap
 # cannot run, grading refuses, unless the class is trusted: WEEK13_UNSANDBOXED=1 grades unsandboxed.
+# Only grading kernels (RobustExecute: autograde, the formgrader's button, the Dask workers) are
+# sandboxed. Validate (nbgrader's Execute) is the student's own run on the student's own machine,
+# a laptop without bubblewrap included: never sandboxed, never refused.
 c.RobustExecute.kernel_manager_class = "coursetools.sandbox.SandboxedKernelManager"
-c.Execute.kernel_manager_class = "coursetools.sandbox.SandboxedKernelManager"
 c.SandboxedKernelManager.allow_unsandboxed = os.environ.get(UNSANDBOXED_VARIABLE) == "1"
 c.SandboxedKernelManager.memory_limit = 6 * 1024**3  # address space per process (torch reserves ~0.6 GB)
 c.SandboxedKernelManager.process_limit = 128  # processes + threads per sandbox (pids cgroup; a kernel uses ~15)
