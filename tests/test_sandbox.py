@@ -2,6 +2,7 @@
 submissions (sample_submissions/hostile.py) graded by real nbgrader through grade-class."""
 
 import asyncio
+import ast
 import os
 import socket
 import sqlite3
@@ -121,6 +122,8 @@ def test_sandboxed_kernel_answers_and_is_confined(tmp_path):
         results["tmp"] = await _run(kc, f"import os; print(os.path.exists({str(host_tmp)!r})); "
                                         f"open({str(sandbox_tmp)!r}, 'w').write('x')")
         results["omp"] = await _run(kc, "import os; print(os.environ.get('OMP_NUM_THREADS'))")
+        results["hidden"] = await _run(kc, "import os; print({d: sorted(os.listdir(d)) if os.path.isdir(d) else None "
+                                           "for d in ('/run', '/var', '/home')})")
         return results
 
     try:
@@ -147,6 +150,11 @@ def test_sandboxed_kernel_answers_and_is_confined(tmp_path):
     assert r["tmp"][:2] == ("ok", "False\n"), "the sandbox's /tmp must be private"
     assert not sandbox_tmp.exists(), "what the sandbox writes in /tmp must stay there"
     assert r["omp"][1].strip() == "3", "the kernel must get the threads setting (SandboxedKernelManager.threads)"
+    # /run (sockets, the PostgreSQL server's), /var and /home are not shown: absent or an empty mount point
+    assert r["hidden"][0] == "ok", r["hidden"]
+    seen = ast.literal_eval(r["hidden"][1].strip())
+    assert all(not entries for entries in seen.values()), seen
+    assert any(Path(d).is_dir() and os.listdir(d) for d in seen), "the host has nothing to hide: the check proves nothing"
 
 
 @needs_bwrap

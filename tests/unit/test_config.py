@@ -132,3 +132,23 @@ def test_the_kernel_environment_is_an_allow_list():
                    "PYTHONSAFEPATH": "1"}
     wider = SandboxedKernelManager(threads=0, kernel_environment=["PATH", "PG*"])._kernel_env(grader)
     assert wider == {"PATH": "/bin", "PGPASSWORD": "pw", "PYTHONSAFEPATH": "1"}
+
+
+def test_the_sandbox_limits_are_the_ones_the_readme_lists(course):
+    """The README's sandbox section states each limit with its trait; the configuration sets exactly
+    those values (a limit changed on one side only fails here)."""
+    import re
+
+    readme = (REPO / "README.md").read_text()
+    limits = load_config(course).SandboxedKernelManager
+    stated = {  # trait: (value in the configuration, its wording in the README)
+        "memory_limit": (6 * 1024**3, r"6 GiB per process \(`memory_limit`"),
+        "process_limit": (128, r"128 processes and threads per sandbox \(`process_limit`"),
+        "cpu_limit": (1.0, r"1 CPU per sandbox \(`cpu_limit`"),
+        "open_files_limit": (1024, r"1024 open files \(`open_files_limit`"),
+        "file_size_limit": (64 * 1024**2, r"64 MiB per file \(`file_size_limit`"),
+        "tmp_size": (256 * 1024**2, r"private `/tmp` and `/dev/shm` \(in memory, 256 MiB each\)"),
+    }
+    for trait, (value, wording) in stated.items():
+        assert limits[trait] == value, (trait, limits[trait])
+        assert re.search(wording, readme), f"the README no longer states {trait} as {wording!r}"

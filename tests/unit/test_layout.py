@@ -79,3 +79,20 @@ def test_no_scratch_course_copies_the_tooling():
         if "unit" in path.parts:
             continue
         assert not copies_tooling.search(path.read_text()), f"{path.relative_to(REPO)} copies the tooling into a course"
+
+
+def test_a_real_class_and_its_gradebook_are_never_committed():
+    """nbgrader's working folders of a real class, its gradebook and grade exports are git-ignored at the
+    course root (student work and grades must never reach the repository)."""
+    import shutil
+    import subprocess
+
+    if shutil.which("git") is None or not (REPO / ".git").exists():
+        pytest.skip("not a git checkout")
+    paths = ["gradebook.db", "submitted/alice/week13/pytorch_fundamentals.ipynb", "autograded/alice/week13/x.ipynb",
+             "feedback/alice/week13/x.html", "exchange/week13/inbound/x", "grades.csv", "grades_week13.csv"]
+    proc = subprocess.run(["git", "check-ignore", "--no-index", *paths], cwd=REPO, capture_output=True, text=True)
+    assert sorted(proc.stdout.split()) == sorted(paths), proc.stdout + proc.stderr
+    kept = ["source/week13/pytorch_fundamentals.ipynb", "release/week13/pytorch_fundamentals.ipynb"]
+    proc = subprocess.run(["git", "check-ignore", "--no-index", *kept], cwd=REPO, capture_output=True, text=True)
+    assert proc.stdout == "", f"committed course files are ignored: {proc.stdout}"
