@@ -15,12 +15,18 @@ the edge where the environment is read: $WEEK13_DB_URL and $WEEK13_UNSANDBOXED, 
 
 import functools
 import os
+import sys
 from pathlib import Path
 
-from coursetools import NOTEBOOK
-from coursetools.gradebook import DB_URL_VARIABLE, gradebook_url
-from coursetools.nbgrader_ext import prepare_submission
-from coursetools.sandbox import UNSANDBOXED_VARIABLE
+try:
+    from coursetools import NOTEBOOK
+    from coursetools.gradebook import DB_URL_VARIABLE, gradebook_url
+    from coursetools.nbgrader_ext import prepare_submission
+    from coursetools.sandbox import UNSANDBOXED_VARIABLE
+except ImportError as err:  # nbgrader would log it and go on with its defaults: no sandbox, no checks
+    raise SystemExit(f"nbgrader_config.py: the course is not installed in this Python ({sys.executable}: {err}). "
+                     "Run `make env` and use .venv/bin/nbgrader, or `pip install --no-deps --editable .` "
+                     "in the course folder.") from None
 
 c = get_config()  # noqa: F821  (provided by nbgrader)
 

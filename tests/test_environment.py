@@ -2,6 +2,7 @@
 
 import re
 import sys
+from pathlib import Path
 
 from coursetools import REPO
 
@@ -34,6 +35,15 @@ def test_requirements_pin_every_line():
 
 def test_environment_and_requirements_agree():
     assert _environment_pip() == _requirements()
+
+
+def test_the_conda_environment_installs_the_course_itself():
+    """Without the course installed, nbgrader_config.py stops every nbgrader command (and the kernels
+    could not import the hidden checks): environment.yml's pip list installs it, editable, last."""
+    pip = [line.split("#", 1)[0].strip().lstrip("-").strip() for line in
+           (REPO / "environment.yml").read_text().split("- pip:", 1)[1].splitlines()]
+    pip = [line for line in pip if line]
+    assert pip[-1] in ("--editable .", "-e ."), pip[-3:]
 
 
 def test_torch_is_the_pinned_cpu_release():
@@ -99,3 +109,25 @@ def test_the_commands_the_readme_names_start(tmp_path):
                               ([sys.executable, "-m", "benchmarks", "--help"], "--compare")):
         proc = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0 and expected in proc.stdout, (command, proc.stdout, proc.stderr)
+
+
+def test_the_course_config_stops_loudly_where_the_course_is_not_installed(tmp_path):
+    """nbgrader logs an exception in its config file and goes on with its defaults (no sandbox, no
+    rebuild, hidden checks that cannot import): where `coursetools` cannot be imported, every nbgrader
+    command of the course exits non-zero with one line saying how to install it."""
+    import subprocess
+
+    from coursetools.course import copy_course
+
+    course = copy_course(tmp_path / "course")
+    missing = tmp_path / "not-installed" / "coursetools"  # shadows the installed package
+    missing.mkdir(parents=True)
+    (missing / "__init__.py").write_text("raise ImportError('coursetools is not installed here')\n")
+    env = {"PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin", "PYTHONPATH": str(missing.parent),
+           "HOME": str(tmp_path)}
+    for args in (["db", "student", "list"], ["validate", str(REPO / "release" / "week13" / "pytorch_fundamentals.ipynb")]):
+        proc = subprocess.run([str(Path(sys.executable).parent / "nbgrader"), *args], cwd=course, env=env,
+                              capture_output=True, text=True, timeout=120)
+        out = proc.stdout + proc.stderr
+        assert proc.returncode != 0, (args, out[-2000:])
+        assert "the course is not installed" in out and "make env" in out and "Traceback" not in out, out[-2000:]
