@@ -13,6 +13,7 @@
 
 import csv
 import os
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -193,9 +194,11 @@ def test_tests_never_touch_an_instructors_gradebook(tmp_path, monkeypatch):
     live = tmp_path / "live.db"
     monkeypatch.setenv(DB_URL_VARIABLE, f"sqlite:///{live}")
     root = course.make_course(tmp_path / "course")  # generated here: make_course itself is what is proven
-    harness.submit(root, [FLAWED_DEMO[0]])
-    grading.autograde(root, [FLAWED_DEMO[0].student], workers=1)
+    # then a write through the same child environment grading uses (grading.nbgrader_env)
+    grading.nbgrader(["db", "student", "add", "alice", "--first-name", "Alice"], root)
     assert not live.exists(), "the instructor's gradebook was written"
+    with sqlite3.connect(root / "gradebook.db") as db:
+        assert db.execute("SELECT first_name FROM student WHERE id = 'alice'").fetchall() == [("Alice",)]
     assert (root / "gradebook.db").exists()
     assert grading.nbgrader_env().get(DB_URL_VARIABLE) is None
     assert grading.nbgrader_env(db_url="sqlite:///x.db")[DB_URL_VARIABLE] == "sqlite:///x.db"
