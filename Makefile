@@ -60,7 +60,7 @@ grade-all: env
 	$(BIN)/python -m sample_submissions --all
 
 # An instructor's class: submitted/<student>/week13/ (nbgrader's layout). WORKERS defaults to the cores.
-# SCHEDULER=tcp://HOST:8786 grades on a Dask cluster instead (README, "Grading on several machines (Dask)").
+# SCHEDULER=tcp://HOST:8786 grades on a Dask cluster instead (docs/dask.md).
 grade-class: env
 	$(BIN)/week13 grade-class $(if $(WORKERS),--workers $(WORKERS)) $(if $(SCHEDULER),--scheduler $(SCHEDULER))
 

@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent
 c.CourseDirectory.root = str(ROOT)
 c.CourseDirectory.course_id = "pytorch-fundamentals"
 # The gradebook: gradebook.db beside this file, or any database SQLAlchemy speaks, e.g. a
-# PostgreSQL server shared by graders on several machines (README, "Grading across machines").
+# PostgreSQL server shared by graders on several machines (docs/dask.md).
 # One rule for the URL (a bare postgresql:// means the pinned psycopg2 driver), shared with the tooling.
 c.CourseDirectory.db_url = gradebook_url(ROOT, os.environ.get(DB_URL_VARIABLE))
 # A submission is its notebook, and feedback is its HTML: nbgrader copies every other file of
@@ -105,7 +105,7 @@ c.RobustExecute.shutdown_kernel = "immediate"
 c.ClearMetadataPreprocessor.preserve_nb_metadata_mask = {("language_info", "name"), ("week13_grading",)}
 
 # --- sandbox (coursetools/sandbox.py) ---
-# Every grading kernel runs in a bubblewrap sandbox (README, "Running student code safely"):
+# Every grading kernel runs in a bubblewrap sandbox (docs/sandbox.md):
 # its own PID and network namespaces, the course read-only but for the folder the notebook is
 # graded in, a private /tmp, one CPU thread (threads), and the limits below. Where bubblewrap
 # cannot run, grading refuses, unless the class is trusted: WEEK13_UNSANDBOXED=1 grades unsandboxed.

@@ -2,7 +2,7 @@
 
     week13 data          write the Exercise 1 CSV files into source/week13/data
     week13 notebooks     generate and execute notebooks/ from source/
-    week13 grade-class   grade every submission under submitted/ (README, "Grading a class")
+    week13 grade-class   grade every submission under submitted/ (docs/grading.md)
 
 This is the command-line edge: the environment ($WEEK13_DB_URL) is read here, once, and every
 setting goes on as an argument. The sample submissions and the benchmark have their own commands
@@ -52,7 +52,7 @@ def main(argv: list[str] | None = None) -> None:
                        help="the gradebook's SQLAlchemy URL, e.g. postgresql://grader:PASSWORD@dbhost/week13 "
                             "(default: $WEEK13_DB_URL, else gradebook.db in the course root)")
     klass.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                       help="grade on a Dask cluster, e.g. tcp://HOST:8786 (README, 'Grading on several machines')")
+                       help="grade on a Dask cluster, e.g. tcp://HOST:8786 (docs/dask.md)")
     klass.add_argument("--cell-timeout", type=int, default=None, metavar="S",
                        help="seconds one cell may run (default: RobustExecute.timeout in nbgrader_config.py, 60)")
     klass.set_defaults(fn=cmd_grade_class)

@@ -1,5 +1,4 @@
-"""Grade a class on a Dask cluster: `grade-class --scheduler tcp://HOST:8786` (README, "Grading on
-several machines (Dask)").
+"""Grade a class on a Dask cluster: `grade-class --scheduler tcp://HOST:8786` (docs/dask.md).
 
 Why Dask: a class too big for one machine needs something that hands out work, notices dead
 workers and reschedules their tasks, and brings results back. `dask.distributed` does all three

@@ -1,4 +1,4 @@
-"""The grader's boundary (README, "Running student code safely"): nothing a submission brings or
+"""The grader's boundary (docs/sandbox.md): nothing a submission brings or
 leaves behind is imported, followed, trusted or served. The samples of
 sample_submissions/boundary.py, one per mechanism, graded by real nbgrader in the sandbox beside the
 reference, each time in its own course: all of them through `grade-class`, and those whose path

@@ -1,4 +1,4 @@
-"""Grading a class on a Dask cluster (README, "Grading on several machines (Dask)").
+"""Grading a class on a Dask cluster (docs/dask.md).
 
 Real processes on localhost, started (and killed) by this module: a PostgreSQL server (the
 shared gradebook), a `dask scheduler` and two `dask worker` processes, each worker with its own

@@ -1,4 +1,4 @@
-"""A PostgreSQL gradebook shared by two grading machines (README, "Grading on several machines (Dask)", step 1).
+"""A PostgreSQL gradebook shared by two grading machines (docs/dask.md, step 1).
 
 A real PostgreSQL server (Debian's `postgresql` package; `.ci/run` installs
 it) is started on localhost for this module. The assignment is generated

@@ -216,7 +216,7 @@ finally:
 
 @needs_bwrap
 def test_cpu_open_files_and_tmp_limits_apply_inside_the_sandbox(tmp_path):
-    """The limits the README lists, each reached from inside a kernel: a quarter of a CPU for two
+    """The limits docs/sandbox.md lists, each reached from inside a kernel: a quarter of a CPU for two
     busy processes (the cpu cgroup throttles them), 256 open files, 16 MiB of /tmp and of /dev/shm."""
     import errno
 
