@@ -9,6 +9,7 @@
 #   make lint         the pre-commit hooks (nbstripout on source/ and release/, ruff) on every file
 #   make screenshots  refresh docs/screenshots/ from the browser test
 #   make bench        time running and grading the course on this machine (not a test; benchmarks/README.md)
+#   make student-bundle  what students get (build/student/week13/ and its .zip): notebook, data, packages
 #   make grade-samples / grade-all   the sample submissions, graded in build/sample_course
 
 PYTHON ?= python3
@@ -17,7 +18,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: course test check env release notebooks data grade-samples grade-all grade-class dask-scheduler dask-worker lint screenshots bench clean
+.PHONY: course test check env release notebooks data student-bundle grade-samples grade-all grade-class dask-scheduler dask-worker lint screenshots bench clean
 
 course: release notebooks grade-samples
 
@@ -52,6 +53,9 @@ notebooks: env
 
 data: env
 	$(BIN)/week13 data
+
+student-bundle: env
+	$(BIN)/week13 student-bundle
 
 grade-samples: env
 	$(BIN)/python -m sample_submissions

@@ -3,6 +3,7 @@
     week13 data          write the Exercise 1 CSV files into source/week13/data
     week13 notebooks     generate and execute notebooks/ from source/
     week13 grade-class   grade every submission under submitted/ (docs/grading.md)
+    week13 student-bundle  what students get: the release notebook, its data, its packages
 
 This is the command-line edge: the environment ($WEEK13_DB_URL) is read here, once, and every
 setting goes on as an argument. The sample submissions and the benchmark have their own commands
@@ -38,6 +39,12 @@ def cmd_grade_class(args: argparse.Namespace) -> None:
                               scheduler=args.scheduler, cell_timeout=args.cell_timeout))
 
 
+def cmd_student_bundle(args: argparse.Namespace) -> None:
+    from .bundle import write_bundle
+
+    print("wrote", write_bundle(args.out))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="week13", description="Week 13 (PyTorch Fundamentals): the course tool")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -56,6 +63,10 @@ def main(argv: list[str] | None = None) -> None:
     klass.add_argument("--cell-timeout", type=int, default=None, metavar="S",
                        help="seconds one cell may run (default: RobustExecute.timeout in nbgrader_config.py, 60)")
     klass.set_defaults(fn=cmd_grade_class)
+    bundle = sub.add_parser("student-bundle", help="write what students get: the release notebook, its data, "
+                                                   "requirements-student.txt (and a zip of them)")
+    bundle.add_argument("--out", default=str(REPO / "build" / "student" / "week13"), help="the folder to write")
+    bundle.set_defaults(fn=cmd_student_bundle)
     args = parser.parse_args(argv)
     args.fn(args)
 
