@@ -88,8 +88,14 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
+    """--reverse: the files in reverse order, and the tests of each file reversed too, but a notebook's
+    cells (nbval items) in their own order: a notebook runs top to bottom in one kernel."""
     if config.getoption("--reverse"):
-        items.reverse()
+        files = {}
+        for item in items:
+            files.setdefault(str(item.path), []).append(item)
+        items[:] = [item for path in reversed(files) for item in
+                    (files[path] if path.endswith(".ipynb") else reversed(files[path]))]
 
 
 @pytest.hookimpl(hookwrapper=True)

@@ -28,3 +28,12 @@ def make_course(dest: Path, *, db_url: str | None = None) -> Path:
         shutil.rmtree(dest)
     shutil.copytree(_template, dest, symlinks=True)
     return dest
+
+
+def copy_of(course: Path, dest: Path) -> Path:
+    """A copy of a graded course (its gradebook, submissions, graded notebooks and feedback) in `dest`,
+    for a test that changes what it holds: a shared fixture's course stays as its fixture made it, so
+    the suites pass in any order. The copy is a course of its own (nbgrader_config.py finds its root)."""
+    dest = Path(dest)
+    shutil.copytree(course, dest, symlinks=True)
+    return dest

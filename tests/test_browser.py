@@ -32,6 +32,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from courses import copy_of
 from environ import untraced_env
 
 from coursetools import ASSIGNMENT, NOTEBOOK, RELEASE_NB, REPO, WORKED_NB
@@ -106,8 +107,7 @@ def course_root(robust_class, tmp_path_factory):
     `robust_class`: config, source, hidden tests, a gradebook with a graded class), with the
     committed release and worked notebook: what students get and what the formgrader shows. A copy:
     the class's own course stays as grade-class left it, whatever runs before or after."""
-    root = tmp_path_factory.mktemp("browser") / "course"
-    shutil.copytree(robust_class.course, root, symlinks=True)
+    root = copy_of(robust_class.course, tmp_path_factory.mktemp("browser") / "course")
     ignore = shutil.ignore_patterns("__pycache__", ".ipynb_checkpoints")
     # What students get is the committed release (test_generated checks it is what this generates).
     shutil.rmtree(root / "release")

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from courses import copy_of
 from limits import AUTO_MAX
 
 from coursetools import ASSIGNMENT, NOTEBOOK, REPO, classgrade, grading, rebuild
@@ -157,8 +158,8 @@ def test_no_free_points_for_flags_set_by_hand(robust_class):
     assert {"cell5_tests_resume", "ex2_tests_structure"} <= set(failures), failures
 
 
-def test_regrading_is_safe_and_never_keeps_a_stale_score(robust_class):
-    root = robust_class.course
+def test_regrading_is_safe_and_never_keeps_a_stale_score(robust_class, tmp_path):
+    root = copy_of(robust_class.course, tmp_path / "course")  # the shared class stays as graded
     statuses = robust_class.statuses
     results = robust_class.results
     again, _, _ = classgrade.grade_class(root, workers=2, quiet=True, only=["robust_warning", "robust_transformer_hack"])

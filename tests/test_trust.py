@@ -24,7 +24,7 @@ from limits import CLASS_CELL_TIMEOUT_S
 
 from coursetools import ASSIGNMENT, NOTEBOOK, classgrade, grading
 from coursetools import course
-from courses import make_course
+from courses import copy_of, make_course
 from sample_submissions import harness
 from coursetools.gradebook import DB_URL_VARIABLE, gradebook_url
 from coursetools.nbgrader_ext import NOTES_SUFFIX, read_notes
@@ -204,24 +204,20 @@ def test_tests_never_touch_an_instructors_gradebook(tmp_path, monkeypatch):
     assert grading.nbgrader_env(db_url="sqlite:///x.db")[DB_URL_VARIABLE] == "sqlite:///x.db"
 
 
-def test_failed_feedback_is_a_status(robust_class):
+def test_failed_feedback_is_a_status(robust_class, tmp_path):
     """A graded notebook that feedback cannot be made from: `graded, no feedback` in the summary and CSV."""
-    root = robust_class.course
+    root = copy_of(robust_class.course, tmp_path / "course")  # the shared class keeps its feedback
     statuses = robust_class.statuses
     results = robust_class.results
     student = "reference"
     graded = root / "autograded" / student / ASSIGNMENT / NOTEBOOK
-    saved = graded.read_bytes()
     os.chmod(graded, 0o644)
     graded.write_text("{ broken")
-    try:
-        fresh = {s: classgrade.Status(s, graded=st.graded) for s, st in statuses.items()}
-        classgrade.generate_feedback(root, [student], fresh)
-        assert fresh[student].feedback_failed and fresh[student].label == "graded, no feedback"
-        path = classgrade.write_csv(root / "feedback-status.csv", fresh, results)
-        with open(path, newline="") as f:
-            row = next(r for r in csv.DictReader(f) if r["student"] == student)
-        assert row["status"] == "graded, no feedback" and "feedback" in row["notes"]
-        assert "graded, no feedback" in classgrade.summary(fresh, results)
-    finally:
-        graded.write_bytes(saved)
+    fresh = {s: classgrade.Status(s, graded=st.graded) for s, st in statuses.items()}
+    classgrade.generate_feedback(root, [student], fresh)
+    assert fresh[student].feedback_failed and fresh[student].label == "graded, no feedback"
+    path = classgrade.write_csv(root / "feedback-status.csv", fresh, results)
+    with open(path, newline="") as f:
+        row = next(r for r in csv.DictReader(f) if r["student"] == student)
+    assert row["status"] == "graded, no feedback" and "feedback" in row["notes"]
+    assert "graded, no feedback" in classgrade.summary(fresh, results)
