@@ -371,6 +371,7 @@ def test_the_courses_own_samples_grade_where_no_sandbox_can_start(tmp_path):
     student's submission is refused there: test_refuses_to_grade_without_a_sandbox)."""
     from sample_submissions.catalogue import REFERENCE_ANSWERS
 
+    from coursetools.classgrade import NB_NAME
     from coursetools.nbgrader_ext import NOTES_SUFFIX, read_notes
 
     root = make_course(tmp_path / "course")
@@ -378,7 +379,7 @@ def test_the_courses_own_samples_grade_where_no_sandbox_can_start(tmp_path):
         config.write('\nc.SandboxedKernelManager.bwrap = "/nonexistent/bwrap"  # a machine with no sandbox\n')
     results, _ = harness.grade_samples([REFERENCE_ANSWERS], root, workers=1, trusted=True)
     assert results["reference"].total == AUTO_MAX, results["reference"].failures
-    notes = read_notes(root / "autograded" / "reference" / ASSIGNMENT / (NOTEBOOK.replace(".ipynb", "") + NOTES_SUFFIX))
+    notes = read_notes(root / "autograded" / "reference" / ASSIGNMENT / (NB_NAME + NOTES_SUFFIX))
     assert notes.get("mode") == "unsandboxed", notes
 
 
