@@ -23,10 +23,14 @@ grading kills every worker it lands on ends, after `distributed.scheduler.allowe
 deaths, as `KilledWorker`: reported not graded with that reason, its partial gradebook entry
 removed; the other students are graded.
 
-The scheduler must be started with `DASK_DISTRIBUTED__SCHEDULER__WORKER_SATURATION=1.0` (each
-worker holds only the task it runs: when a worker dies, every task it holds counts as a suspect,
-so a worker holding a queued second task would bring an innocent student closer to
-`KilledWorker`) and may set `DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES` (default 3).
+When a worker dies, the scheduler counts a death against every task the worker holds, queued or
+running. So the client sends at most one task per worker thread connected at the time (Dask
+assigns these per-student tasks to workers at once; they are too few to be queued on the
+scheduler, so WORKER_SATURATION alone would not keep a second one off a busy worker): a worker
+holds only the student it grades, and a death counts against that student alone. Only a student
+rescheduled onto a busy worker right after a death waits behind another one; with
+`DASK_DISTRIBUTED__SCHEDULER__ALLOWED_FAILURES=2` (`make dask-scheduler`; Dask's default is 3)
+that student needs two more deaths to be lost.
 """
 
 from __future__ import annotations
@@ -217,8 +221,9 @@ def grade_on_cluster(*, root: Path, students: list[str], scheduler: str, db_url:
     """Grade `students` of the course at `root` on the Dask cluster at `scheduler`; runs on the client.
 
     One task per student (pure=False: a regrade is a new task). At most `window` tasks are in
-    the cluster at once (default: twice the workers' threads), so a class of 10,000 never sits in
-    the scheduler's memory as 10,000 notebooks. Results are written to root/autograded/ and
+    the cluster at once (default: the worker threads connected when a task is sent, at least one),
+    so a worker never holds a queued innocent student that its death would count against, and a
+    class of 10,000 never sits in the scheduler's memory as 10,000 notebooks. Results are written to root/autograded/ and
     root/feedback/ as they arrive, and `on_done(student, outcome)` is called for each student.
     `db_url` defaults to the client's gradebook URL ($WEEK13_DB_URL): the workers must reach it,
     so it must not be a SQLite file.
@@ -226,7 +231,7 @@ def grade_on_cluster(*, root: Path, students: list[str], scheduler: str, db_url:
     Returns {student: outcome}; outcome is grade_on_worker's dict (bytes dropped) plus "sent"
     (False: refused on the client) and "note" (e.g. a renamed notebook).
     """
-    from distributed import Client, as_completed
+    from distributed import Client
     from distributed.scheduler import KilledWorker
 
     from .classgrade import check_submissions, forget
@@ -250,25 +255,13 @@ def grade_on_cluster(*, root: Path, students: list[str], scheduler: str, db_url:
         if student in outcomes and on_done:
             on_done(student, outcomes[student])
 
-    pending = list(payloads)
     with Client(scheduler, timeout=connect_timeout_s) as client:
-        if window is None:
-            threads = sum(client.nthreads().values())
-            window = max(2, 2 * threads)
-        by_key, queue = {}, as_completed()
+        def submit(student):
+            return client.submit(grade_on_worker, student=student, files=payloads[student],
+                                 db_url=db_url, timeout_s=timeout_s, cell_timeout=cell_timeout, pure=False,
+                                 key=f"grade-{ASSIGNMENT}-{student}-{time.time_ns()}")
 
-        def send():
-            student = pending.pop(0)
-            future = client.submit(grade_on_worker, student=student, files=payloads[student],
-                                   db_url=db_url, timeout_s=timeout_s, cell_timeout=cell_timeout, pure=False,
-                                   key=f"grade-{ASSIGNMENT}-{student}-{time.time_ns()}")
-            by_key[future.key] = student
-            queue.add(future)
-
-        for _ in range(min(window, len(pending))):
-            send()
-        for future in queue:
-            student = by_key.pop(future.key)
+        for student, future in bounded_as_completed(client, list(payloads), submit, window):
             try:
                 outcome = future.result()
             except KilledWorker as e:
@@ -277,8 +270,6 @@ def grade_on_cluster(*, root: Path, students: list[str], scheduler: str, db_url:
             except Exception as e:  # the task itself raised
                 outcome = _failed(student, f"the grading task failed: {type(e).__name__}: {str(e)[:120]}", sent=True)
             future.release()
-            if pending:
-                send()
             outcome.setdefault("sent", True)
             if outcome["ok"]:
                 _write(root / "autograded" / student / ASSIGNMENT, outcome["autograded"])
@@ -291,6 +282,30 @@ def grade_on_cluster(*, root: Path, students: list[str], scheduler: str, db_url:
             if on_done:
                 on_done(student, outcome)
     return {s: outcomes[s] for s in students}
+
+
+def bounded_as_completed(client, items: list, submit: Callable, window: int | None = None):
+    """Yield (item, future) as each future finishes, with at most `window` futures in the cluster
+    (default: the worker threads connected at each send, at least one). The next item is sent
+    only once one has finished, so a worker never holds an innocent item queued behind
+    the one it runs: a death counts against every task a worker holds."""
+    from distributed import as_completed
+
+    pending, by_key, queue = list(items), {}, as_completed()
+
+    def fill():
+        limit = window if window is not None else max(1, sum(client.nthreads().values()))
+        while pending and len(by_key) < limit:
+            item = pending.pop(0)
+            future = submit(item)
+            by_key[future.key] = item
+            queue.add(future)
+
+    fill()
+    for future in queue:
+        item = by_key.pop(future.key)
+        fill()  # a finished task is no longer on a worker's hands: send the next one first
+        yield item, future
 
 
 def _allowed_failures(client) -> str:

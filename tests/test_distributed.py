@@ -39,7 +39,8 @@ from sample_submissions import boundary
 from sample_submissions.catalogue import REFERENCE_ANSWERS as REFERENCE
 from sample_submissions.robustness import SAMPLES
 
-ALLOWED_FAILURES = 1  # the scheduler's distributed.scheduler.allowed-failures: 2 deaths end a task (make dask-scheduler: 2)
+ALLOWED_FAILURES = 2  # as make dask-scheduler: 3 deaths end a task (the student worker-b was grading when it
+# was killed may be rescheduled behind the worker killer on worker-a, and die there a second time)
 KILL_AFTER = 3  # worker B is killed once this many students are done and it is grading one
 START_TIMEOUT = 120  # seconds for the scheduler and workers to come up
 RUN_TIMEOUT = 1500  # seconds for the whole class: a hung cluster fails the test instead of hanging CI

@@ -1,6 +1,6 @@
 """Fast unit tier: pure functions and preprocessors on tiny in-memory notebooks.
 
-No kernels, no nbgrader processes, no servers, no network; files only under tmp_path.
+No kernels, no nbgrader processes, no network (the one Dask cluster runs in-process, inproc transport); files only under tmp_path.
 The hidden checks' pure helpers are imported as installed (`week13_checks`).
 """
 
