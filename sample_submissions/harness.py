@@ -103,12 +103,15 @@ def graded_view(nb, source_nb):
 
 
 def reach(sample: Sample, release_nb, source_nb) -> set[str]:
-    """The parts whose graded cells can see the sample's answers: its own, and every part whose
-    cells read (directly or not) a name that one of its edited cells defines."""
+    """The parts whose grade can depend on the sample's answers, or its answers on theirs: its own,
+    every part whose cells read (directly or not) a name that one of its edited cells defines, and
+    every part whose answer cells its edited cells read from (an Exercise 4 `fit` that calls Cell 4's
+    `train_epoch` would be graded on another member's `train_epoch`)."""
     nb = graded_view(sample.notebook(release_nb, source_nb), source_nb)
     edited = {c.id for c in nb.cells if nbs.grade_id(c) in sample.edits}
     cells = {c.id: nbs.grade_id(c) for c in nb.cells}
-    return sample.parts | {part_of(cells[i]) for i in names.reached_from(nb, edited) if cells[i]}
+    touched = names.reached_from(nb, edited) | names.needed_by(nb, edited)
+    return sample.parts | {part_of(cells[i]) for i in touched if cells[i]}
 
 
 def packable(sample: Sample) -> bool:

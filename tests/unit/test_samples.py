@@ -105,6 +105,19 @@ def test_a_mistake_in_cell4_reaches_exercise_2_so_never_shares_with_one_there():
     assert harness.pack([cell4, ex2], release, source) == [cell4, ex2]
 
 
+def test_an_answer_that_calls_cell4_never_shares_with_another_cell4():
+    """The other direction: an Exercise 4 fit that calls Cell 4's train_epoch reads Cell 4's answer,
+    so it must never be graded beside another Cell 4 (found when a Cell 4 returning numpy floats
+    cost the Exercise 4 sample beside it 6 points)."""
+    release, source = _notebooks()
+    reuses = next(s for s in ALL if s.student == "ex4_loop_reuses_cell4")
+    cell4 = next(s for s in ALL if s.parts == {"cell4"} and not s.loses)
+    assert "cell4" in harness.reach(reuses, release, source)
+    assert len(harness.pack([cell4, reuses], release, source)) == 2  # two notebooks
+    pack = next(p for p in packed() if reuses in (p.components or (p,)))
+    assert all("cell4" not in m.parts for m in (pack.components or (pack,)))
+
+
 def test_problems_judges_each_member_on_its_own_parts():
     from coursetools.grading import PARTS, Result
 
