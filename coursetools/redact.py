@@ -7,8 +7,9 @@ of the installed `hidden_modules`) with "[hidden test line removed]": a line tha
 line, and a longer line that holds one anywhere (hidden lines printed joined on one line, inside
 a repr, between other text), also once HTML entities and backslash escapes (`\n`, `\'`) are
 undone.
-Only lines worth hiding count: at least `min_length` characters once stripped, and not a line
-that the release notebook itself shows students (a shared docstring, an import).
+Only lines worth hiding count: at least `min_length` characters once stripped, and not text
+that the release notebook itself shows students (a shared docstring, an import, a call such as
+`optimizer.zero_grad()` that a visible test's message names).
 
 What it cannot catch: source the submission transforms before printing it (base64, compression,
 reversed or re-encoded text, an image of it). The sandbox keeps the hidden checks readable to the
@@ -75,7 +76,8 @@ def hidden_lines(sources: Iterable[Path] | Path, release_dir: Path | str | None 
             continue
         lines.update(line.strip() for line in path.read_text(errors="replace").splitlines())
     shown = _lines_of_notebooks(release_dir)
-    return {line for line in lines if len(line) >= min_length and line not in shown}
+    shown_text = "\n".join(shown)  # a hidden line the release shows inside a longer one is no secret either
+    return {line for line in lines if len(line) >= min_length and line not in shown and line not in shown_text}
 
 
 ANCHOR = 16  # characters of each hidden line used to find it inside longer text

@@ -71,6 +71,30 @@ def test_a_line_the_release_shows_is_not_redacted(course, nb):
     assert out.cells[0].outputs[0].text == text
 
 
+def test_a_visible_message_naming_a_call_the_hidden_checks_also_make_is_kept(tmp_path, nb, monkeypatch):
+    """A hidden line that the release shows inside a longer line (a visible test's message naming
+    `optimizer.zero_grad()`) is no secret: the student's reason for lost points stays readable."""
+    hidden = tmp_path / "autograder" / "w13_unit_checks2"
+    hidden.mkdir(parents=True)
+    (hidden / "__init__.py").write_text("def fit(optimizer):\n    optimizer.zero_grad()\n")
+    monkeypatch.syspath_prepend(str(hidden.parent))
+    message = "AssertionError: stale gradients took part: clear them first (optimizer.zero_grad())"
+    release = tmp_path / "release" / "week13"
+    release.mkdir(parents=True)
+    nbformat.write(nb.notebook(nb.code(f'assert ok, "{message.split(": ", 1)[1]}"')), str(release / "nb.ipynb"))
+    step = redact.RedactHiddenSource(hidden_modules=["w13_unit_checks2"], release_dir=str(release.parent))
+    error = new_output("error", ename="AssertionError", evalue="x", traceback=[message])
+    out, _ = step.preprocess(graded(nb, error), {})
+    assert out.cells[0].outputs[0].traceback == [message]
+    # and the same hidden line printed on its own, with the release not showing it, is still removed
+    other = tmp_path / "other_release" / "week13"
+    other.mkdir(parents=True)
+    nbformat.write(nb.notebook(nb.code("pass")), str(other / "nb.ipynb"))
+    step = redact.RedactHiddenSource(hidden_modules=["w13_unit_checks2"], release_dir=str(other.parent))
+    out, _ = step.preprocess(graded(nb, error), {})
+    assert out.cells[0].outputs[0].traceback == [redact.REMOVED]
+
+
 def test_hidden_lines_min_length_and_release(tmp_path):
     (tmp_path / "h").mkdir()
     (tmp_path / "h" / "c.py").write_text(f"x = 1\n{SECRET}\n{SHARED}\n")
