@@ -36,6 +36,9 @@ enumerate = builtins.enumerate
 getattr = builtins.getattr
 hasattr = builtins.hasattr
 setattr = builtins.setattr
+exec = builtins.exec
+compile = builtins.compile
+callable = builtins.callable
 
 Tensor = torch.Tensor
 device = torch.device

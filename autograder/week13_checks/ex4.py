@@ -11,7 +11,10 @@ logging pass over a loader is told apart from training). When CUDA is
 available, the real CUDA path is run and compared too.
 """
 
+import contextlib
 import copy
+import io
+import linecache
 
 import torch
 import torch.nn as nn
@@ -198,7 +201,8 @@ class _Run:
 def _check_history(history, epochs):
     expect(is_mapping(history), f"fit should return a dict, got {type(history).__name__}")
     keys = sorted(P.list(history.keys())) if P.all(type(k) is P.str for k in history) else None
-    expect(keys == sorted(KEYS), f"fit should return the keys {sorted(KEYS)}, got {keys}")
+    expect(keys is not None and P.all(k in keys for k in KEYS),
+           f"fit should return the keys {sorted(KEYS)} (more keys are fine), got {keys}")
     for key in KEYS:
         expect_floats_per_epoch(history[key], epochs, f"history[{key!r}]", lambda v: " (use loss.item())")
 
@@ -214,7 +218,31 @@ def _fake_accelerators(cuda, mps):
         fakes += [(torch.accelerator, "is_available", lambda: current is not None),
                   (torch.accelerator, "current_accelerator", lambda *a, **k: current),
                   (torch.accelerator, "device_count", lambda: 0 if current is None else 1)]
+    # what a correct get_device may ask about the GPU it found (it prints its name, say)
+    for name, answer in (("get_device_name", "the grader's stand-in GPU"), ("current_device", 0),
+                         ("get_device_capability", (8, 0))):
+        if P.hasattr(torch.cuda, name):
+            fakes.append((torch.cuda, name, (lambda a: lambda *args, **kwargs: a)(answer)))
     return fakes
+
+
+def _as_defined_now(fn, ns):
+    """get_device as its cell defines it when the cell runs now. A device decided once (a
+    module-level DEVICE, @functools.lru_cache, `from torch.cuda import is_available`) is then
+    decided under the stand-ins as it would be on that machine. The cell's text is the one
+    IPython ran (linecache); if it cannot run again, the function as it is."""
+    code = P.getattr(P.getattr(fn, "__wrapped__", fn), "__code__", None)
+    lines = linecache.getlines(code.co_filename) if code is not None else []
+    if not lines:
+        return fn
+    scope = P.dict(ns)
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            P.exec(P.compile("".join(lines), code.co_filename, "exec"), scope)
+    except Exception:
+        return fn
+    again = scope.get("get_device")
+    return again if P.callable(again) else fn
 
 
 @check("ex4_hidden_get_device")
@@ -226,7 +254,7 @@ def get_device(ns):
         for cuda, mps, want in ((True, True, "cuda"), (True, False, "cuda"), (False, True, "mps"), (False, False, "cpu")):
             for obj, name, fake in _fake_accelerators(cuda, mps):
                 P.setattr(obj, name, fake)
-            got = fn()
+            got = _as_defined_now(fn, ns)()
             expect(type(got) is torch.device, f"get_device should return a torch.device, got {type(got).__name__}")
             expect(got.type == want, f"with cuda available={cuda} and mps available={mps}, get_device should pick "
                                      f"{want!r}, got {got.type!r} (check cuda first, then mps, then cpu)")
@@ -309,15 +337,27 @@ def eval_mode(ns):
     expect(P.all(c[2] == "train" for c in trained), "fit should train on the training batches only")
     expect(len(trained) == epochs * n_train,
            f"fit should train (backward, one step per batch) on every training batch in each of the {epochs} epochs")
-    expect(len(test_calls) == epochs * n_test, "fit should evaluate on every test batch after each epoch")
+    # an extra evaluation (before training, say) is fine; each epoch must end with a whole test pass
+    expect(len(test_calls) >= epochs * n_test and len(test_calls) % n_test == 0,
+           "fit should evaluate on every test batch after each epoch")
     expect(P.all(c[0] for c in trained),
            "training should run in model.train() mode in every epoch (call model.train() at the start of each epoch, "
            "since evaluation switched to eval mode)")
     expect(not P.any(c[0] for c in test_calls), "evaluation should run in model.eval() mode")
     expect(not P.any(c[1] for c in test_calls), "evaluation should run under torch.no_grad()")
     order = ["train" if c[4] else "test" for c in run.model.calls if c[4] or c[2] == "test"]
-    expected = (["train"] * n_train + ["test"] * n_test) * epochs
-    expect(order == expected, "each epoch should train on all training batches, then evaluate on the test batches")
+    runs = []  # [kind, length] of each run of training or test calls, in order
+    for kind in order:
+        if runs and runs[-1][0] == kind:
+            runs[-1][1] += 1
+        else:
+            runs.append([kind, 1])
+    if runs and runs[0][0] == "test":  # an evaluation before training
+        runs = runs[1:]
+    pairs = [(runs[i], runs[i + 1] if i + 1 < len(runs) else ["none", 0]) for i in range(0, len(runs), 2)]
+    expect(len(pairs) == epochs and P.all(t == ["train", n_train] and e[0] == "test" and e[1] % n_test == 0
+                                          for t, e in pairs),
+           "each epoch should train on all training batches, then evaluate on the test batches")
 
 
 @check("ex4_hidden_metrics")
