@@ -513,3 +513,85 @@ CORRECT += [
     Sample("public_ex4_d2l_validate_first", "Exercise 4 (correct, d2l try_gpu / train_ch6): cuda device_count, "
            "cuda:0, an evaluation before training, an extra train_acc key", {"ex4_solution": EX4_D2L_VALIDATE_FIRST}),
 ]
+
+# ---------------------------------------------------------------------------
+# Blind spots closed (issue 19): mistakes that used to get full marks
+# ---------------------------------------------------------------------------
+
+# Exercise 2 with both runs seeded and built first, trained afterwards: on a loader shuffled by
+# the global generator the second run sees other batches than the first.
+EX2_SEED_ALL_FIRST = '''
+def compare_schedulers(make_model, train_loader, test_loader, epochs=50, lr=1e-3, seed=0):
+    """Train with a constant and with a cosine-annealed learning rate; return both histories."""
+    runs = {}
+    for name in ("constant", "cosine"):
+        torch.manual_seed(seed)
+        model = make_model()
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs) if name == "cosine" else None
+        runs[name] = (model, optimizer, scheduler)
+    histories = {}
+    criterion = nn.CrossEntropyLoss()
+    for name, (model, optimizer, scheduler) in runs.items():
+        h = {"lr": [], "train_loss": [], "test_loss": [], "test_acc": []}
+        for _ in range(epochs):
+            h["lr"].append(float(optimizer.param_groups[0]["lr"]))
+            train_loss, _ = train_epoch(model, train_loader, criterion, optimizer)
+            test_loss, test_acc = evaluate(model, test_loader, criterion)
+            h["train_loss"].append(float(train_loss))
+            h["test_loss"].append(float(test_loss))
+            h["test_acc"].append(float(test_acc))
+            if scheduler is not None:
+                scheduler.step()
+        histories[name] = h
+    return histories
+'''
+
+# Cell 6 by autograd inside the function (what the cell asks not to do).
+CELL6_AUTOGRAD = '''
+def manual_gradients(w1, w2, b, x1, x2):
+    """(dy/dw1, dy/dw2, dy/db) for y = w1*x1 + w2*x2 + b, derived by hand."""
+    w1, w2, b = (torch.tensor(float(v), requires_grad=True) for v in (w1, w2, b))
+    y = w1 * x1 + w2 * x2 + b
+    y.backward()
+    return w1.grad.item(), w2.grad.item(), b.grad.item()
+'''
+
+# The sklearn documentation's split with stratify=y, torch.from_numpy(...).float() / .long().
+CELL3_FROM_NUMPY_STRATIFY = '''
+X, y = make_classification(n_samples=1000, n_features=10, random_state=0)
+X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, random_state=0, stratify=y)
+X_train, X_test = torch.from_numpy(X_tr).float(), torch.from_numpy(X_te).float()
+y_train, y_test = torch.from_numpy(y_tr).long(), torch.from_numpy(y_te).long()
+train_loader = DataLoader(TensorDataset(X_train, y_train), batch_size=32, shuffle=True)
+test_loader = DataLoader(TensorDataset(X_test, y_test), batch_size=32, shuffle=False)
+'''
+
+CORRECT += [
+    Sample("public_cell3_from_numpy_stratify", "Cell 3 (correct, scikit-learn's user guide split): random_state=0, "
+           "stratify=y, torch.from_numpy(...).float() and .long()", {"cell3_solution": CELL3_FROM_NUMPY_STRATIFY}),
+    Sample("public_cell6_tensors", "Cell 6 (correct): the formulas returned as tensors (torch.as_tensor)",
+           {"cell6_solution": [("    return x1, x2, 1.0",
+                                "    return torch.as_tensor(x1), torch.as_tensor(x2), torch.tensor(1.0)")]}),
+]
+
+MISTAKES += [
+    Sample("ex1_label_encoder_per_file", "Exercise 1: the targets renumbered per file with "
+           "LabelEncoder().fit_transform (a split without class 0 gets other labels)",
+           {"ex1_solution": [("        self.y = torch.as_tensor(table[:, target_index], dtype=torch.int64)\n",
+                              "        from sklearn.preprocessing import LabelEncoder\n"
+                              "        self.y = torch.as_tensor(LabelEncoder().fit_transform(table[:, target_index]), "
+                              "dtype=torch.int64)\n")]},
+           loses=("ex1",), fails=("ex1_hidden_target_column",)),
+    Sample("ex2_seed_all_runs_first", "Exercise 2: both runs seeded and built first, trained afterwards (on a "
+           "shuffled loader the runs see different batches)", {"ex2_solution": EX2_SEED_ALL_FIRST},
+           loses=("ex2",), fails=("ex2_hidden_arguments",)),
+    Sample("cell3_split_apart", "Cell 3: X and y split by two train_test_split calls with different seeds (rows "
+           "paired with other rows' labels)",
+           {"cell3_solution": [("_X_tr, _X_te, _y_tr, _y_te = train_test_split(_X, _y, test_size=0.2, random_state=42)\n",
+                                "_X_tr, _X_te = train_test_split(_X, test_size=0.2, random_state=42)\n"
+                                "_y_tr, _y_te = train_test_split(_y, test_size=0.2, random_state=7)\n")]},
+           loses=("cell3",), fails=("cell3_tests_tensors",)),
+    Sample("cell6_autograd", "Cell 6: manual_gradients calls backward() instead of using the formulas",
+           {"cell6_solution": CELL6_AUTOGRAD}, loses=("cell6",), fails=("cell6_tests_gradients",)),
+]

@@ -26,7 +26,8 @@ def _write_csv(name, header, rows):
     return path
 
 
-def _table(name, n_rows, n_features, target_at, target_name="target", seed=0, constant=None, n_classes=3):
+def _table(name, n_rows, n_features, target_at, target_name="target", seed=0, constant=None, n_classes=3,
+           classes=None):
     """Write a CSV with random features on different scales; return (path, features, labels, feature names)."""
     rng = np.random.default_rng(seed)
     scales = 10.0 ** rng.integers(-2, 4, size=n_features)
@@ -34,6 +35,8 @@ def _table(name, n_rows, n_features, target_at, target_name="target", seed=0, co
     if constant is not None:
         features[:, constant] = 3.25
     labels = rng.integers(0, n_classes, size=n_rows)
+    if classes is not None:  # the labels this file holds (a split may lack a class)
+        labels = np.asarray(classes)[labels % len(classes)]
     names = [f"f{j}" for j in range(n_features)]
     header = names[:target_at] + [target_name] + names[target_at:]
     rows = []
@@ -164,6 +167,14 @@ def target_column(ns):
                f"with target_column={name!r} at position {at}, the features are all the other columns in file order "
                f"(do not assume the target is last)")
         _check_rows(ds, features, labels, mean, _own(ds, "std"), f"target column {name!r} at position {at}")
+    # A file whose targets are only 1 and 2 (a split without class 0): the targets are the file's own,
+    # never renumbered per file (LabelEncoder().fit_transform on each file would make them 0 and 1).
+    path, features, labels, _ = _table("target_classes_1_2.csv", 12, 4, 4, seed=11, classes=(1, 2))
+    ds = cls(path)
+    got = [_item(ds, i, 4, f"ds[{i}]", strict=False)[1] for i in range(len(features))]
+    expect(got == [int(v) for v in labels],
+           f"a file whose targets are only 1 and 2 should give the targets 1 and 2 as they are, got {sorted(set(got))}: "
+           "use the target column's integers, never renumber them per file (a split may lack a class)")
 
 
 @check("ex1_hidden_indexing")

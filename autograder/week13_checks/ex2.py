@@ -231,3 +231,38 @@ def arguments(ns):
     other = student_run(ns, runs=("constant",), keys=("train_loss",), epochs=2, lr=0.05, seed=22)
     expect(not P.close(other["constant"]["train_loss"][0], a["constant"]["train_loss"][0], rtol=0, atol=1e-9),
            "a different seed should give a different run (use the seed argument)")
+    _same_shuffles(ns)
+
+
+class _Logged(TensorDataset):
+    """A TensorDataset that records the index of every row it serves."""
+
+    def __init__(self, *tensors):
+        super().__init__(*tensors)
+        self.served = []
+
+    def __getitem__(self, index):
+        self.served.append(P.int(index))
+        return super().__getitem__(index)
+
+
+def _same_shuffles(ns):
+    """On a loader shuffled by the global generator (as Cell 3's is), both runs must see the same
+    shuffles: each reseeds and then trains before the next run reseeds. Extra passes over the
+    loader are fine (both runs make them); the runs are compared with each other, in either order."""
+    train_loader, test_loader = _loaders()
+    X, y = train_loader.dataset.tensors
+    logged = _Logged(X, y)
+    shuffled = DataLoader(logged, batch_size=16, shuffle=True)
+    saved = {name: ns.get(name) for name in ("train_epoch", "evaluate")}
+    ns["train_epoch"], ns["evaluate"] = ref_train_epoch, ref_evaluate
+    try:
+        ns["compare_schedulers"](_Net, shuffled, test_loader, epochs=2, lr=0.05, seed=21)
+    finally:
+        ns.update(saved)
+    served = logged.served
+    half = P.len(served) // 2
+    expect(P.len(served) % 2 == 0 and served[:half] == served[half:],
+           "on a shuffled training loader the two runs saw different batches: a DataLoader with shuffle=True "
+           "draws its order from the global generator, so call torch.manual_seed(seed) right before each run "
+           "and train that run completely before seeding the next")
