@@ -557,10 +557,10 @@ def manual_gradients(w1, w2, b, x1, x2):
     return w1.grad.item(), w2.grad.item(), b.grad.item()
 '''
 
-# The sklearn documentation's split with stratify=y, torch.from_numpy(...).float() / .long().
-CELL3_FROM_NUMPY_STRATIFY = '''
-X, y = make_classification(n_samples=1000, n_features=10, random_state=0)
-X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, random_state=0, stratify=y)
+# The scikit-learn user guide's split and torch.from_numpy(...).float() / .long(), with the task's numbers.
+CELL3_FROM_NUMPY = '''
+X, y = make_classification(n_samples=1000, n_features=10, n_informative=5, random_state=42)
+X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, random_state=42)
 X_train, X_test = torch.from_numpy(X_tr).float(), torch.from_numpy(X_te).float()
 y_train, y_test = torch.from_numpy(y_tr).long(), torch.from_numpy(y_te).long()
 train_loader = DataLoader(TensorDataset(X_train, y_train), batch_size=32, shuffle=True)
@@ -568,8 +568,8 @@ test_loader = DataLoader(TensorDataset(X_test, y_test), batch_size=32, shuffle=F
 '''
 
 CORRECT += [
-    Sample("public_cell3_from_numpy_stratify", "Cell 3 (correct, scikit-learn's user guide split): random_state=0, "
-           "stratify=y, torch.from_numpy(...).float() and .long()", {"cell3_solution": CELL3_FROM_NUMPY_STRATIFY}),
+    Sample("public_cell3_from_numpy", "Cell 3 (correct, scikit-learn's user guide split): the task's numbers, "
+           "torch.from_numpy(...).float() and .long()", {"cell3_solution": CELL3_FROM_NUMPY}),
     Sample("public_cell6_tensors", "Cell 6 (correct): the formulas returned as tensors (torch.as_tensor)",
            {"cell6_solution": [("    return x1, x2, 1.0",
                                 "    return torch.as_tensor(x1), torch.as_tensor(x2), torch.tensor(1.0)")]}),
@@ -586,6 +586,9 @@ MISTAKES += [
     Sample("ex2_seed_all_runs_first", "Exercise 2: both runs seeded and built first, trained afterwards (on a "
            "shuffled loader the runs see different batches)", {"ex2_solution": EX2_SEED_ALL_FIRST},
            loses=("ex2",), fails=("ex2_hidden_arguments",)),
+    Sample("cell3_other_seed", "Cell 3: another random_state than the task pins (the later cells' numbers change)",
+           {"cell3_solution": [("n_informative=5, random_state=42)", "n_informative=5, random_state=0)")]},
+           loses=("cell3",), fails=("cell3_tests_tensors",)),
     Sample("cell3_split_apart", "Cell 3: X and y split by two train_test_split calls with different seeds (rows "
            "paired with other rows' labels)",
            {"cell3_solution": [("_X_tr, _X_te, _y_tr, _y_te = train_test_split(_X, _y, test_size=0.2, random_state=42)\n",
@@ -594,4 +597,499 @@ MISTAKES += [
            loses=("cell3",), fails=("cell3_tests_tensors",)),
     Sample("cell6_autograd", "Cell 6: manual_gradients calls backward() instead of using the formulas",
            {"cell6_solution": CELL6_AUTOGRAD}, loses=("cell6",), fails=("cell6_tests_gradients",)),
+]
+
+# ---------------------------------------------------------------------------
+# Cell 5: save_checkpoint / load_checkpoint
+# ---------------------------------------------------------------------------
+
+# pytorch/tutorials, recipes_source/recipes/saving_and_loading_a_general_checkpoint.py: the dict of
+# 'epoch', 'model_state_dict', 'optimizer_state_dict' and the loss; model.train() after loading
+# ("- or - model.train()" to resume training); the RNG state added, as the task asks.
+CELL5_TUTORIAL_RECIPE = '''
+def save_checkpoint(path, model, optimizer, epoch, **metrics):
+    """Save model, optimiser, epoch, RNG state and metrics to `path`."""
+    torch.save({
+        'epoch': epoch,
+        'model_state_dict': model.state_dict(),
+        'optimizer_state_dict': optimizer.state_dict(),
+        'rng_state': torch.get_rng_state(),
+        **metrics,
+    }, path)
+
+
+def load_checkpoint(path, model, optimizer):
+    """Restore model, optimiser and RNG state from `path`; return the checkpoint dict."""
+    checkpoint = torch.load(path, weights_only=True)
+    model.load_state_dict(checkpoint['model_state_dict'])
+    optimizer.load_state_dict(checkpoint['optimizer_state_dict'])
+    epoch = checkpoint['epoch']
+    torch.set_rng_state(checkpoint['rng_state'])
+    model.train()
+    return checkpoint
+'''
+
+# pytorch/examples, imagenet/main.py: save_checkpoint(state, is_best, filename) with a copy of the
+# best one (shutil.copyfile), resume with map_location and checkpoint['epoch'].
+CELL5_EXAMPLES_IMAGENET = '''
+import shutil
+
+
+def save_checkpoint(path, model, optimizer, epoch, is_best=False, **metrics):
+    """Save model, optimiser, epoch, RNG state and metrics to `path`."""
+    state = {
+        'epoch': epoch,
+        'model_state_dict': model.state_dict(),
+        'optimizer_state_dict': optimizer.state_dict(),
+        'rng_state': torch.get_rng_state(),
+    }
+    state.update(metrics)
+    torch.save(state, path)
+    if is_best:
+        shutil.copyfile(path, Path(path).with_name('model_best.pth.tar'))
+
+
+def load_checkpoint(path, model, optimizer):
+    """Restore model, optimiser and RNG state from `path`; return the checkpoint dict."""
+    print("=> loading checkpoint '{}'".format(path))
+    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    model.load_state_dict(checkpoint['model_state_dict'])
+    optimizer.load_state_dict(checkpoint['optimizer_state_dict'])
+    torch.set_rng_state(checkpoint['rng_state'])
+    print("=> loaded checkpoint '{}' (epoch {})".format(path, checkpoint['epoch']))
+    return checkpoint
+'''
+
+# karpathy/nanoGPT, train.py: the checkpoint dict built first, the '_orig_mod.' prefix of a
+# torch.compile'd model stripped from the state dict before loading it.
+CELL5_NANOGPT = '''
+def save_checkpoint(path, model, optimizer, epoch, **metrics):
+    """Save model, optimiser, epoch, RNG state and metrics to `path`."""
+    checkpoint = {
+        'model_state_dict': model.state_dict(),
+        'optimizer_state_dict': optimizer.state_dict(),
+        'epoch': epoch,
+        'rng_state': torch.get_rng_state(),
+    }
+    for k, v in metrics.items():
+        checkpoint[k] = v
+    print(f"saving checkpoint to {path}")
+    torch.save(checkpoint, path)
+
+
+def load_checkpoint(path, model, optimizer):
+    """Restore model, optimiser and RNG state from `path`; return the checkpoint dict."""
+    checkpoint = torch.load(path, map_location='cpu', weights_only=True)
+    state_dict = checkpoint['model_state_dict']
+    # fix the keys of the state dictionary :(
+    # honestly no idea how checkpoints sometimes get this prefix, have to debug more
+    unwanted_prefix = '_orig_mod.'
+    for k, v in list(state_dict.items()):
+        if k.startswith(unwanted_prefix):
+            state_dict[k[len(unwanted_prefix):]] = state_dict.pop(k)
+    model.load_state_dict(state_dict)
+    optimizer.load_state_dict(checkpoint['optimizer_state_dict'])
+    torch.set_rng_state(checkpoint['rng_state'])
+    return checkpoint
+'''
+
+# The write-then-rename idiom of Lightning's and Hugging Face's savers (a crash mid-write never
+# leaves a half file under the real name), torch.random's get/set_rng_state.
+CELL5_ATOMIC_REPLACE = '''
+import os
+
+
+def save_checkpoint(path, model, optimizer, epoch, **metrics):
+    """Save model, optimiser, epoch, RNG state and metrics to `path`."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(dict(epoch=epoch, model_state_dict=model.state_dict(),
+                    optimizer_state_dict=optimizer.state_dict(),
+                    rng_state=torch.random.get_rng_state(), **metrics), tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path, model, optimizer):
+    """Restore model, optimiser and RNG state from `path`; return the checkpoint dict."""
+    ckpt = torch.load(Path(path), weights_only=True, map_location=torch.device("cpu"))
+    missing, unexpected = model.load_state_dict(ckpt["model_state_dict"], strict=True)
+    assert not missing and not unexpected
+    optimizer.load_state_dict(ckpt["optimizer_state_dict"])
+    torch.random.set_rng_state(ckpt["rng_state"])
+    return ckpt
+'''
+
+# huggingface/transformers Trainer._save_rng_state / _load_rng_state: Python's and torch's
+# generators both saved (and CUDA's where there is one); Python's state is a tuple of ints, which
+# weights_only loading accepts.
+CELL5_HF_RNG_STATES = '''
+import random
+
+
+def save_checkpoint(path, model, optimizer, epoch, **metrics):
+    """Save model, optimiser, epoch, RNG state and metrics to `path`."""
+    rng_states = {"python": random.getstate(), "cpu": torch.random.get_rng_state()}
+    if torch.cuda.is_available():
+        rng_states["cuda"] = torch.cuda.random.get_rng_state_all()
+    checkpoint = {"epoch": epoch, "model_state_dict": model.state_dict(),
+                  "optimizer_state_dict": optimizer.state_dict(), "rng_state": rng_states["cpu"],
+                  "rng_states": rng_states}
+    checkpoint.update(metrics)
+    torch.save(checkpoint, path)
+
+
+def load_checkpoint(path, model, optimizer):
+    """Restore model, optimiser and RNG state from `path`; return the checkpoint dict."""
+    checkpoint = torch.load(path, weights_only=True)
+    model.load_state_dict(checkpoint["model_state_dict"])
+    optimizer.load_state_dict(checkpoint["optimizer_state_dict"])
+    checkpoint_rng_state = checkpoint["rng_states"]
+    random.setstate(checkpoint_rng_state["python"])
+    torch.random.set_rng_state(checkpoint_rng_state["cpu"])
+    if torch.cuda.is_available() and "cuda" in checkpoint_rng_state:
+        torch.cuda.random.set_rng_state_all(checkpoint_rng_state["cuda"])
+    return checkpoint
+'''
+
+CORRECT += [
+    Sample("public_cell5_tutorial_recipe", "Cell 5 (correct, pytorch/tutorials saving_and_loading_a_general_checkpoint): "
+           "the recipe's dict, model.train() after loading", {"cell5_solution": CELL5_TUTORIAL_RECIPE}),
+    Sample("public_cell5_examples_imagenet", "Cell 5 (correct, pytorch/examples imagenet/main.py): is_best copy with "
+           "shutil.copyfile, map_location, the '=> loading checkpoint' prints", {"cell5_solution": CELL5_EXAMPLES_IMAGENET}),
+    Sample("public_cell5_nanogpt", "Cell 5 (correct, karpathy/nanoGPT train.py): the '_orig_mod.' prefix stripped "
+           "before load_state_dict", {"cell5_solution": CELL5_NANOGPT}),
+    Sample("public_cell5_atomic_replace", "Cell 5 (correct, Lightning / Hugging Face savers): written to a .tmp file "
+           "then os.replace, torch.random.get_rng_state, strict=True", {"cell5_solution": CELL5_ATOMIC_REPLACE}),
+    Sample("public_cell5_hf_rng_states", "Cell 5 (correct, transformers Trainer._save_rng_state): Python's and "
+           "torch's generator states, random.setstate on load", {"cell5_solution": CELL5_HF_RNG_STATES}),
+]
+
+MISTAKES += [
+    Sample("cell5_no_rng_state", "Cell 5: the tutorial recipe as it is, without the RNG state (a resumed run "
+           "sees other shuffles)",
+           {"cell5_solution": [('        "rng_state": torch.get_rng_state(),\n', ""),
+                               ('    torch.set_rng_state(checkpoint["rng_state"])\n', "")]},
+           loses=("cell5",), fails=("cell5_tests_roundtrip", "cell5_tests_resume")),
+    Sample("cell5_model_only", "Cell 5: only model.state_dict() restored (the optimiser starts again: Adam's "
+           "moments lost)",
+           {"cell5_solution": [('    optimizer.load_state_dict(checkpoint["optimizer_state_dict"])\n', "")]},
+           loses=("cell5",), fails=("cell5_tests_roundtrip", "cell5_tests_resume")),
+]
+
+# ---------------------------------------------------------------------------
+# Exercise 1: MyTabularDataset
+# ---------------------------------------------------------------------------
+
+# scikit-learn's StandardScaler (what the theory text compares with): fit on the file unless the
+# statistics are given; scale_ is 1 for a constant column, which the task allows as its std.
+EX1_STANDARD_SCALER = '''
+import pandas as pd
+from sklearn.preprocessing import StandardScaler
+
+
+class MyTabularDataset(Dataset):
+    """Standardised rows of a numeric CSV file, with an integer class target."""
+
+    def __init__(self, csv_path, target_column="target", mean=None, std=None):
+        df = pd.read_csv(csv_path)
+        if target_column not in df.columns:
+            raise ValueError(f"Column {target_column} not found")
+        X = df.drop(columns=[target_column]).values
+        scaler = StandardScaler().fit(X)
+        self.mean = torch.as_tensor(scaler.mean_ if mean is None else mean, dtype=torch.float32)
+        self.std = torch.as_tensor(scaler.scale_ if std is None else std, dtype=torch.float32)
+        safe = torch.where(self.std == 0, torch.ones_like(self.std), self.std)
+        self.X = (torch.tensor(X, dtype=torch.float32) - self.mean) / safe
+        self.y = torch.tensor(df[target_column].values, dtype=torch.long)
+
+    def __len__(self):
+        return len(self.X)
+
+    def __getitem__(self, idx):
+        return self.X[idx], self.y[idx]
+'''
+
+# pytorch/tutorials, beginner_source/basics/data_tutorial.py (CustomImageDataset): the DataFrame
+# kept, __getitem__ reads one row with iloc and applies the transform (here: standardising).
+EX1_DATA_TUTORIAL_ILOC = '''
+import pandas as pd
+
+
+class MyTabularDataset(Dataset):
+    """Standardised rows of a numeric CSV file, with an integer class target."""
+
+    def __init__(self, csv_path, target_column="target", mean=None, std=None):
+        self.table = pd.read_csv(csv_path)
+        if target_column not in self.table.columns:
+            raise ValueError(f"no column named {target_column!r}")
+        self.target_column = target_column
+        self.feature_columns = [c for c in self.table.columns if c != target_column]
+        features = self.table[self.feature_columns]
+        self.mean = torch.as_tensor(features.mean().values if mean is None else mean, dtype=torch.float32)
+        self.std = torch.as_tensor(features.std(ddof=0).values if std is None else std, dtype=torch.float32)
+        self.transform = lambda x: (x - self.mean) / torch.where(self.std == 0, torch.tensor(1.0), self.std)
+
+    def __len__(self):
+        return len(self.table)
+
+    def __getitem__(self, idx):
+        if idx < -len(self) or idx >= len(self):
+            raise IndexError(idx)
+        row = self.table.iloc[idx]
+        x = torch.tensor(row[self.feature_columns].values.astype("float32"))
+        label = torch.tensor(int(row[self.target_column]))
+        x = self.transform(x)
+        return x, label
+'''
+
+CORRECT += [
+    Sample("public_ex1_standard_scaler", "Exercise 1 (correct, scikit-learn StandardScaler): mean_ and scale_ "
+           "(1 for a constant column), tensor indexing for negatives and IndexError", {"ex1_solution": EX1_STANDARD_SCALER}),
+    Sample("public_ex1_data_tutorial_iloc", "Exercise 1 (correct, pytorch/tutorials data_tutorial.py "
+           "CustomImageDataset): the DataFrame kept, one row read with iloc, a transform standardises it",
+           {"ex1_solution": EX1_DATA_TUTORIAL_ILOC}),
+]
+
+# ---------------------------------------------------------------------------
+# Exercise 2: compare_schedulers
+# ---------------------------------------------------------------------------
+
+# The PyTorch documentation's torch.optim page, "How to adjust learning rate": the scheduler made
+# after the optimizer and stepped once per epoch after the epoch's training; get_last_lr().
+EX2_TORCH_DOCS = '''
+def compare_schedulers(make_model, train_loader, test_loader, epochs=50, lr=1e-3, seed=0):
+    """Train with a constant and with a cosine-annealed learning rate; return both histories."""
+    results = {}
+    for name in ["constant", "cosine"]:
+        torch.manual_seed(seed)
+        model = make_model()
+        loss_fn = nn.CrossEntropyLoss()
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs) if name == "cosine" else None
+        history = {"lr": [], "train_loss": [], "test_loss": [], "test_acc": []}
+        for epoch in range(epochs):
+            history["lr"].append(scheduler.get_last_lr()[0] if scheduler else lr)
+            train_loss, _ = train_epoch(model, train_loader, loss_fn, optimizer)
+            test_loss, test_acc = evaluate(model, test_loader, loss_fn)
+            history["train_loss"].append(train_loss)
+            history["test_loss"].append(test_loss)
+            history["test_acc"].append(test_acc)
+            if scheduler:
+                scheduler.step()
+        results[name] = history
+    return results
+'''
+
+# pytorch/examples, mnist/main.py: `scheduler = StepLR(optimizer, step_size=1, gamma=args.gamma)`
+# stepped after train() and test(); the constant run is the same loop with gamma=1.0.
+EX2_EXAMPLES_STEPLR = '''
+from torch.optim.lr_scheduler import CosineAnnealingLR, StepLR
+
+
+def compare_schedulers(make_model, train_loader, test_loader, epochs=50, lr=1e-3, seed=0):
+    """Train with a constant and with a cosine-annealed learning rate; return both histories."""
+    out = {}
+    for name in ("constant", "cosine"):
+        torch.manual_seed(seed)
+        model = make_model()
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        if name == "cosine":
+            scheduler = CosineAnnealingLR(optimizer, T_max=epochs)
+        else:
+            scheduler = StepLR(optimizer, step_size=1, gamma=1.0)
+        criterion = nn.CrossEntropyLoss()
+        log = {"lr": [], "train_loss": [], "test_loss": [], "test_acc": []}
+        for epoch in range(1, epochs + 1):
+            log["lr"].append(optimizer.param_groups[0]["lr"])
+            train_loss, train_acc = train_epoch(model, train_loader, criterion, optimizer)
+            test_loss, test_acc = evaluate(model, test_loader, criterion)
+            for key, value in zip(("train_loss", "test_loss", "test_acc"), (train_loss, test_loss, test_acc)):
+                log[key].append(value)
+            scheduler.step()
+        out[name] = log
+    return out
+'''
+
+# huggingface/transformers, optimization.py: get_cosine_schedule_with_warmup's LambdaLR (no warm-up,
+# num_cycles=0.5), stepped once per epoch with num_training_steps=epochs.
+EX2_HF_COSINE_LAMBDA = '''
+import math
+
+
+def _get_cosine_schedule_with_warmup(optimizer, num_warmup_steps, num_training_steps, num_cycles=0.5):
+    def lr_lambda(current_step):
+        if current_step < num_warmup_steps:
+            return float(current_step) / float(max(1, num_warmup_steps))
+        progress = float(current_step - num_warmup_steps) / float(max(1, num_training_steps - num_warmup_steps))
+        return max(0.0, 0.5 * (1.0 + math.cos(math.pi * float(num_cycles) * 2.0 * progress)))
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, lr_lambda)
+
+
+def compare_schedulers(make_model, train_loader, test_loader, epochs=50, lr=1e-3, seed=0):
+    """Train with a constant and with a cosine-annealed learning rate; return both histories."""
+    histories = {}
+    for schedule in ("constant", "cosine"):
+        torch.manual_seed(seed)
+        model = make_model()
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        lr_scheduler = (_get_cosine_schedule_with_warmup(optimizer, 0, epochs) if schedule == "cosine" else None)
+        criterion = nn.CrossEntropyLoss()
+        h = {"lr": [], "train_loss": [], "test_loss": [], "test_acc": []}
+        for _ in range(epochs):
+            h["lr"].append(float(optimizer.param_groups[0]["lr"]))
+            h["train_loss"].append(train_epoch(model, train_loader, criterion, optimizer)[0])
+            test_loss, test_acc = evaluate(model, test_loader, criterion)
+            h["test_loss"].append(test_loss)
+            h["test_acc"].append(test_acc)
+            if lr_scheduler is not None:
+                lr_scheduler.step()
+        histories[schedule] = h
+    return histories
+'''
+
+# d2l-ai/d2l-en, chapter_optimization/lr-scheduler: a CosineScheduler object called with the epoch,
+# its rate written into every param_group before the epoch (final_lr 0, no warm-up).
+EX2_D2L_COSINE_SCHEDULER = '''
+import math
+
+
+class CosineScheduler:
+    def __init__(self, max_update, base_lr=0.01, final_lr=0, warmup_steps=0, warmup_begin_lr=0):
+        self.base_lr_orig = base_lr
+        self.max_update = max_update
+        self.final_lr = final_lr
+        self.warmup_steps = warmup_steps
+        self.warmup_begin_lr = warmup_begin_lr
+        self.max_steps = self.max_update - self.warmup_steps
+
+    def get_warmup_lr(self, epoch):
+        increase = (self.base_lr_orig - self.warmup_begin_lr) * float(epoch) / float(self.warmup_steps)
+        return self.warmup_begin_lr + increase
+
+    def __call__(self, epoch):
+        if epoch < self.warmup_steps:
+            return self.get_warmup_lr(epoch)
+        if epoch <= self.max_update:
+            self.base_lr = self.final_lr + (self.base_lr_orig - self.final_lr) * (
+                1 + math.cos(math.pi * (epoch - self.warmup_steps) / self.max_steps)) / 2
+        return self.base_lr
+
+
+def compare_schedulers(make_model, train_loader, test_loader, epochs=50, lr=1e-3, seed=0):
+    """Train with a constant and with a cosine-annealed learning rate; return both histories."""
+    histories = {}
+    for name in ("constant", "cosine"):
+        torch.manual_seed(seed)
+        net = make_model()
+        trainer = torch.optim.Adam(net.parameters(), lr=lr)
+        scheduler = CosineScheduler(max_update=epochs, base_lr=lr) if name == "cosine" else None
+        loss = nn.CrossEntropyLoss()
+        h = {"lr": [], "train_loss": [], "test_loss": [], "test_acc": []}
+        for epoch in range(epochs):
+            if scheduler:
+                for param_group in trainer.param_groups:
+                    param_group['lr'] = scheduler(epoch)
+            h["lr"].append(trainer.param_groups[0]['lr'])
+            train_l, _ = train_epoch(net, train_loader, loss, trainer)
+            test_l, test_acc = evaluate(net, test_loader, loss)
+            h["train_loss"].append(train_l)
+            h["test_loss"].append(test_l)
+            h["test_acc"].append(test_acc)
+        histories[name] = h
+    return histories
+'''
+
+CORRECT += [
+    Sample("public_ex2_torch_docs", "Exercise 2 (correct, the torch.optim docs' 'How to adjust learning rate'): "
+           "scheduler.get_last_lr()[0], no scheduler for the constant run", {"ex2_solution": EX2_TORCH_DOCS}),
+    Sample("public_ex2_examples_steplr", "Exercise 2 (correct, pytorch/examples mnist/main.py): StepLR stepped "
+           "after train and test, gamma=1.0 for the constant run", {"ex2_solution": EX2_EXAMPLES_STEPLR}),
+    Sample("public_ex2_hf_cosine_lambda", "Exercise 2 (correct, transformers get_cosine_schedule_with_warmup): "
+           "LambdaLR with no warm-up, stepped once per epoch", {"ex2_solution": EX2_HF_COSINE_LAMBDA}),
+    Sample("public_ex2_d2l_cosine_scheduler", "Exercise 2 (correct, d2l CosineScheduler): the rate written into "
+           "each param_group before the epoch", {"ex2_solution": EX2_D2L_COSINE_SCHEDULER}),
+]
+
+MISTAKES += [
+    Sample("ex2_hf_cosine_stepped_per_batch_count", "Exercise 2: the transformers cosine schedule sized in batches "
+           "(num_training_steps=epochs * len(train_loader)) but stepped per epoch: the rate hardly falls",
+           {"ex2_solution": EX2_HF_COSINE_LAMBDA.replace("_get_cosine_schedule_with_warmup(optimizer, 0, epochs)",
+                                                         "_get_cosine_schedule_with_warmup(optimizer, 0, epochs * len(train_loader))")},
+           loses=("ex2",), fails=("ex2_tests_structure", "ex2_hidden_lr", "ex2_hidden_cosine")),
+]
+
+# ---------------------------------------------------------------------------
+# Cells 1 and 2
+# ---------------------------------------------------------------------------
+
+# d2l-ai/d2l-en, chapter_preliminaries (ndarray.md broadcasting, autograd.md): arange(...).reshape
+# (integer tensors), x.requires_grad_(True), y.backward(), x.grad.
+CELL1_D2L = '''
+_a = torch.arange(3).reshape((3, 1))
+_b = torch.arange(3)
+broadcast_result = _a + _b
+
+_x = torch.tensor(2.0)
+_x.requires_grad_(True)
+_y = _x ** 2 + 3 * _x + 1
+_y.backward()
+dydx = _x.grad
+'''
+
+# pytorch/tutorials, beginner_source/blitz/autograd_tutorial.py: torch.autograd.grad instead of
+# .backward(), on a one-element tensor; unsqueeze for the column.
+CELL1_AUTOGRAD_GRAD = '''
+_col = torch.tensor([1.0, 2.0, 3.0]).unsqueeze(1)
+broadcast_result = _col + torch.tensor([0.5, 1.5, 2.5])
+
+_x = torch.tensor([2.0], requires_grad=True)
+_y = _x ** 2 + 3 * _x + 1
+(dydx,) = torch.autograd.grad(_y.sum(), _x)
+'''
+
+# pytorch/examples, mnist/main.py's Net style: super(Net, self).__init__(), forward step by step.
+CELL2_EXAMPLES_STYLE = '''
+class SimpleMLP(nn.Module):
+    """Two linear layers with a ReLU between them; returns logits."""
+
+    def __init__(self, input_size, hidden_size, output_size):
+        super(SimpleMLP, self).__init__()
+        self.fc1 = nn.Linear(input_size, hidden_size)
+        self.relu = nn.ReLU()
+        self.fc2 = nn.Linear(hidden_size, output_size)
+
+    def forward(self, x):
+        x = self.fc1(x)
+        x = self.relu(x)
+        x = self.fc2(x)
+        output = x
+        return output
+
+
+def count_parameters(model):
+    """Number of trainable parameters of `model`, as an int."""
+    total = 0
+    for name, parameter in model.named_parameters():
+        if not parameter.requires_grad:
+            continue
+        total += parameter.numel()
+    return total
+'''
+
+CORRECT += [
+    Sample("public_cell1_d2l", "Cell 1 (correct, d2l ndarray/autograd): integer arange(...).reshape((3, 1)) + "
+           "arange(3), x.requires_grad_(True)", {"cell1_solution": CELL1_D2L}),
+    Sample("public_cell1_autograd_grad", "Cell 1 (correct, the autograd tutorial): unsqueeze(1), "
+           "torch.autograd.grad on a one-element tensor", {"cell1_solution": CELL1_AUTOGRAD_GRAD}),
+    Sample("public_cell2_examples_style", "Cell 2 (correct, pytorch/examples Net style): super(SimpleMLP, self), "
+           "forward step by step, count_parameters over named_parameters()", {"cell2_solution": CELL2_EXAMPLES_STYLE}),
+]
+
+MISTAKES += [
+    Sample("cell2_np_prod_count", "Cell 2: count_parameters as a popular forum answer writes it, "
+           "sum(np.prod(p.size()) ...): a NumPy int64, not a Python int",
+           {"cell2_solution": [("    return sum(p.numel() for p in model.parameters() if p.requires_grad)",
+                                "    model_parameters = filter(lambda p: p.requires_grad, model.parameters())\n"
+                                "    return sum([np.prod(p.size()) for p in model_parameters])")]},
+           loses=("cell2",), fails=("cell2_tests_count",)),
 ]
