@@ -1093,3 +1093,239 @@ MISTAKES += [
                                 "    return sum([np.prod(p.size()) for p in model_parameters])")]},
            loses=("cell2",), fails=("cell2_tests_count",)),
 ]
+
+# ---------------------------------------------------------------------------
+# More of Exercises 1 to 4
+# ---------------------------------------------------------------------------
+
+# The Kaggle tabular-notebook idiom: DataFrame.pop the target, tensors straight from .values,
+# statistics in torch (float32), masked_fill for a zero std.
+EX1_KAGGLE_POP = '''
+import pandas as pd
+
+
+class MyTabularDataset(Dataset):
+    """Standardised rows of a numeric CSV file, with an integer class target."""
+
+    def __init__(self, csv_path, target_column="target", mean=None, std=None):
+        data = pd.read_csv(csv_path)
+        if target_column not in data:
+            raise ValueError(f"{target_column} is not a column of {csv_path}")
+        self.y = torch.tensor(data.pop(target_column).values, dtype=torch.long)
+        x = torch.tensor(data.values, dtype=torch.float64)
+        self.mean = (x.mean(0) if mean is None else torch.as_tensor(mean, dtype=torch.float64)).float()
+        self.std = (x.std(0, unbiased=False) if std is None else torch.as_tensor(std, dtype=torch.float64)).float()
+        self.x = ((x - self.mean.double()) / self.std.double().masked_fill(self.std.double() == 0, 1.0)).float()
+
+    def __len__(self):
+        return self.x.shape[0]
+
+    def __getitem__(self, index):
+        return self.x[index], self.y[index]
+'''
+
+# NumPy's genfromtxt with names=True (a structured array: the header gives the field names).
+EX1_GENFROMTXT_NAMES = '''
+class MyTabularDataset(Dataset):
+    """Standardised rows of a numeric CSV file, with an integer class target."""
+
+    def __init__(self, csv_path, target_column="target", mean=None, std=None):
+        table = np.genfromtxt(csv_path, delimiter=",", names=True, dtype=np.float64)
+        table = np.atleast_1d(table)
+        if target_column not in table.dtype.names:
+            raise ValueError(f"missing target column: {target_column}")
+        feature_names = [n for n in table.dtype.names if n != target_column]
+        features = np.column_stack([table[n] for n in feature_names])
+        self.mean = torch.as_tensor(features.mean(axis=0) if mean is None else mean, dtype=torch.float32)
+        self.std = torch.as_tensor(features.std(axis=0) if std is None else std, dtype=torch.float32)
+        std_safe = np.where(self.std.numpy() == 0, 1.0, self.std.numpy().astype(np.float64))
+        self.features = torch.from_numpy(((features - self.mean.numpy().astype(np.float64)) / std_safe).astype(np.float32))
+        self.targets = torch.from_numpy(table[target_column].astype(np.int64))
+
+    def __len__(self):
+        return len(self.targets)
+
+    def __getitem__(self, i):
+        if i < -len(self) or i >= len(self):
+            raise IndexError(f"{i} out of range")
+        return self.features[i], self.targets[i]
+'''
+
+# pandas .iloc column selection by position (df.columns.get_loc), torch.from_numpy(...astype(np.float32)).
+EX1_ILOC_GET_LOC = '''
+import pandas as pd
+
+
+class MyTabularDataset(Dataset):
+    """Standardised rows of a numeric CSV file, with an integer class target."""
+
+    def __init__(self, csv_path, target_column="target", mean=None, std=None):
+        df = pd.read_csv(csv_path)
+        try:
+            t = df.columns.get_loc(target_column)
+        except KeyError:
+            raise ValueError(f"target_column={target_column!r} not in the file") from None
+        cols = [i for i in range(df.shape[1]) if i != t]
+        X = df.iloc[:, cols].to_numpy(dtype=np.float64)
+        m = X.mean(axis=0) if mean is None else np.asarray(mean, dtype=np.float64)
+        s = X.std(axis=0) if std is None else np.asarray(std, dtype=np.float64)
+        self.mean = torch.from_numpy(m.astype(np.float32))
+        self.std = torch.from_numpy(s.astype(np.float32))
+        s = np.where(s == 0, 1.0, s)
+        self.X = torch.from_numpy(((X - m) / s).astype(np.float32))
+        self.y = torch.from_numpy(df.iloc[:, t].to_numpy().astype(np.int64))
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, idx):
+        return self.X[idx], self.y[idx]
+'''
+
+# The PyTorch AMP examples' accumulation (torch.amp docs, "Gradient accumulation"): GradScaler
+# (disabled on this CPU run, so scale() and step() pass straight through), loss / iters_to_accumulate.
+EX3_AMP_DOCS = '''
+def accumulated_step(model, criterion, optimizer, x, y, accumulation_steps):
+    """One optimiser step on (x, y), accumulating gradients over equal micro-batches."""
+    model.train()
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    optimizer.zero_grad()
+    iters_to_accumulate = accumulation_steps
+    running = 0.0
+    for input, target in zip(torch.tensor_split(x, iters_to_accumulate), torch.tensor_split(y, iters_to_accumulate)):
+        output = model(input)
+        loss = criterion(output, target)
+        loss = loss / iters_to_accumulate
+        scaler.scale(loss).backward()
+        running += loss.item()
+    scaler.step(optimizer)
+    scaler.update()
+    return running
+'''
+
+# karpathy/nanoGPT train.py's micro-steps (`for micro_step in range(gradient_accumulation_steps)`),
+# slicing the batch; zero_grad(set_to_none=True) moved to the start as the task asks.
+EX3_NANOGPT_MICRO_STEPS = '''
+def accumulated_step(model, criterion, optimizer, x, y, accumulation_steps):
+    """One optimiser step on (x, y), accumulating gradients over equal micro-batches."""
+    model.train()
+    gradient_accumulation_steps = accumulation_steps
+    B = x.shape[0] // gradient_accumulation_steps
+    optimizer.zero_grad(set_to_none=True)
+    lossf = 0.0
+    for micro_step in range(gradient_accumulation_steps):
+        X, Y = x[micro_step * B:(micro_step + 1) * B], y[micro_step * B:(micro_step + 1) * B]
+        logits = model(X)
+        loss = criterion(logits, Y)
+        loss = loss / gradient_accumulation_steps  # scale the loss to account for gradient accumulation
+        loss.backward()
+        lossf += loss.item()
+    optimizer.step()
+    return lossf
+'''
+
+# pytorch/tutorials cifar10_tutorial.py "Training on GPU": torch.device("cuda:0" if ... else "cpu")
+# (mps added, as the exercise asks) and `inputs, labels = data[0].to(device), data[1].to(device)`.
+EX4_CIFAR10_TUTORIAL = '''
+def get_device():
+    """The best available device: cuda, then mps, then cpu."""
+    if torch.cuda.is_available():
+        return torch.device("cuda:0")
+    return torch.device("mps" if torch.backends.mps.is_available() else "cpu")
+
+
+def fit(model, train_loader, test_loader, criterion, optimizer, epochs, device):
+    """Train for `epochs` on `device`, evaluating after each; return the per-epoch history."""
+    net = model.to(device)
+    history = {"train_loss": [], "test_loss": [], "test_acc": []}
+    for epoch in range(epochs):  # loop over the dataset multiple times
+        net.train()
+        running_loss = 0.0
+        for i, data in enumerate(train_loader, 0):
+            # get the inputs; data is a list of [inputs, labels]
+            inputs, labels = data[0].to(device), data[1].to(device)
+            # zero the parameter gradients
+            optimizer.zero_grad()
+            # forward + backward + optimize
+            outputs = net(inputs)
+            loss = criterion(outputs, labels)
+            loss.backward()
+            optimizer.step()
+            running_loss += loss.item()
+        history["train_loss"].append(running_loss / len(train_loader))
+        net.eval()
+        correct = 0
+        total = 0
+        test_loss = 0.0
+        # since we're not training, we don't need to calculate the gradients for our outputs
+        with torch.no_grad():
+            for data in test_loader:
+                images, labels = data[0].to(device), data[1].to(device)
+                outputs = net(images)
+                test_loss += criterion(outputs, labels).item()
+                _, predicted = torch.max(outputs, 1)
+                total += labels.size(0)
+                correct += (predicted == labels).sum().item()
+        history["test_loss"].append(test_loss / len(test_loader))
+        history["test_acc"].append(correct / total)
+    return history
+'''
+
+# Lightning's configure_optimizers return value ({"optimizer": ..., "lr_scheduler": {"scheduler": ...,
+# "interval": "epoch"}}), driven by a plain loop that steps an "epoch" scheduler after each epoch.
+EX2_LIGHTNING_CONFIG = '''
+def _configure_optimizers(model, lr, epochs, cosine):
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    if not cosine:
+        return {"optimizer": optimizer}
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
+    return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "epoch", "frequency": 1}}
+
+
+def compare_schedulers(make_model, train_loader, test_loader, epochs=50, lr=1e-3, seed=0):
+    """Train with a constant and with a cosine-annealed learning rate; return both histories."""
+    histories = {}
+    for name in ("constant", "cosine"):
+        torch.manual_seed(seed)
+        model = make_model()
+        config = _configure_optimizers(model, lr, epochs, cosine=name == "cosine")
+        optimizer, sched_cfg = config["optimizer"], config.get("lr_scheduler")
+        criterion = nn.CrossEntropyLoss()
+        h = {"lr": [], "train_loss": [], "test_loss": [], "test_acc": []}
+        for epoch in range(epochs):
+            h["lr"].append(optimizer.param_groups[0]["lr"])
+            train_loss, _ = train_epoch(model, train_loader, criterion, optimizer)
+            val_loss, val_acc = evaluate(model, test_loader, criterion)
+            h["train_loss"].append(train_loss)
+            h["test_loss"].append(val_loss)
+            h["test_acc"].append(val_acc)
+            if sched_cfg and sched_cfg["interval"] == "epoch" and (epoch + 1) % sched_cfg["frequency"] == 0:
+                sched_cfg["scheduler"].step()
+        histories[name] = h
+    return histories
+'''
+
+CORRECT += [
+    Sample("public_ex1_kaggle_pop", "Exercise 1 (correct, the Kaggle tabular idiom): DataFrame.pop(target), "
+           "statistics in torch, masked_fill for a zero std", {"ex1_solution": EX1_KAGGLE_POP}),
+    Sample("public_ex1_genfromtxt_names", "Exercise 1 (correct, NumPy genfromtxt(names=True)): a structured array, "
+           "np.column_stack of the feature fields", {"ex1_solution": EX1_GENFROMTXT_NAMES}),
+    Sample("public_ex1_iloc_get_loc", "Exercise 1 (correct, pandas by position): df.columns.get_loc, .iloc[:, cols], "
+           "torch.from_numpy(... .astype(np.float32))", {"ex1_solution": EX1_ILOC_GET_LOC}),
+    Sample("public_ex3_amp_docs", "Exercise 3 (correct, the torch.amp docs' gradient accumulation): a disabled "
+           "GradScaler, scaler.step(optimizer), torch.tensor_split", {"ex3_solution": EX3_AMP_DOCS}),
+    Sample("public_ex3_nanogpt_micro_steps", "Exercise 3 (correct, karpathy/nanoGPT micro-steps): slices per "
+           "micro_step, zero_grad(set_to_none=True) moved to the start", {"ex3_solution": EX3_NANOGPT_MICRO_STEPS}),
+    Sample("public_ex4_cifar10_tutorial", "Exercise 4 (correct, pytorch/tutorials cifar10 'Training on GPU'): "
+           "cuda:0, data[0].to(device), torch.max(outputs, 1)", {"ex4_solution": EX4_CIFAR10_TUTORIAL}),
+    Sample("public_ex2_lightning_config", "Exercise 2 (correct, Lightning's configure_optimizers dict): an "
+           "'epoch'-interval scheduler stepped by the loop", {"ex2_solution": EX2_LIGHTNING_CONFIG}),
+]
+
+MISTAKES += [
+    Sample("ex3_zero_grad_after_step", "Exercise 3: the forums' and nanoGPT's order, step() then zero_grad() at "
+           "the end: gradients already in .grad when the function is called join its step",
+           {"ex3_solution": [("    optimizer.zero_grad()\n    total = 0.0\n", "    total = 0.0\n"),
+                             ("    optimizer.step()\n    return total", "    optimizer.step()\n    optimizer.zero_grad()\n    return total")]},
+           loses=("ex3",), fails=(_CLEARS,)),
+]
