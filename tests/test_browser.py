@@ -197,9 +197,12 @@ def browser():
 @pytest.fixture
 def page(browser, lab):
     """A fresh browser tab; any request that does not go to our JupyterLab is blocked and fails the test."""
+    from playwright.sync_api import expect
+
     context = browser.new_context(viewport=VIEWPORT)
     context.set_default_timeout(UI_S * 1000)
     context.set_default_navigation_timeout(UI_S * 1000)
+    expect.set_options(timeout=UI_S * 1000)  # assertions have their own default (5 s), too short on a loaded machine
     foreign = []
 
     def only_localhost(route):
