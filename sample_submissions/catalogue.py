@@ -554,12 +554,12 @@ EX4_MISTAKES = [
 
 from .cell4 import MISTAKES as CELL4_MISTAKES  # noqa: E402  (Cell 4's visible tests, each mistake caught)
 from .public import CORRECT as PUBLIC_CORRECT  # noqa: E402  (adapted from public PyTorch code, issue 19)
-from .public import MISTAKES as EX3_MISTAKES  # noqa: E402
+from .public import MISTAKES as PUBLIC_MISTAKES  # noqa: E402
 
 ALL = [
     *DEMO,
     *CELL4_MISTAKES,
-    *PUBLIC_CORRECT, *EX3_MISTAKES,
+    *PUBLIC_CORRECT, *PUBLIC_MISTAKES,
     *EX1_CORRECT, *EX1_VARIANTS, *EX1_MISTAKES,
     *EX2_CORRECT, *EX2_VARIANTS, *EX2_MISTAKES,
     *EX4_CORRECT, *EX4_VARIANTS, *EX4_MISTAKES,

@@ -94,6 +94,18 @@ class _Recorder:
         return net
 
 
+def _call_with_reference_loops(ns, *args, **kwargs):
+    """The notebook's compare_schedulers(*args, **kwargs), with the reference train_epoch and
+    evaluate in the notebook's namespace while it runs (the student's own restored afterwards)."""
+    fn = ns["compare_schedulers"]
+    saved = {name: ns.get(name) for name in ("train_epoch", "evaluate")}
+    ns["train_epoch"], ns["evaluate"] = ref_train_epoch, ref_evaluate
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        ns.update(saved)
+
+
 def student_run(ns, runs=RUNS, keys=KEYS, make_model=_Net, **kwargs):
     """Call the notebook's compare_schedulers with reference train_epoch/evaluate in place.
 
@@ -101,14 +113,8 @@ def student_run(ns, runs=RUNS, keys=KEYS, make_model=_Net, **kwargs):
     checking only those: a mistake in one key (e.g. the lr recorded as a list) costs the checks
     that compare that key, not every check of the exercise. Values are read as numbers (the
     visible test checks that they are Python floats)."""
-    fn = ns["compare_schedulers"]
     train_loader, test_loader = _loaders()
-    saved = {name: ns.get(name) for name in ("train_epoch", "evaluate")}
-    ns["train_epoch"], ns["evaluate"] = ref_train_epoch, ref_evaluate
-    try:
-        result = fn(make_model, train_loader, test_loader, **kwargs)
-    finally:
-        ns.update(saved)
+    result = _call_with_reference_loops(ns, make_model, train_loader, test_loader, **kwargs)
     epochs = kwargs.get("epochs", 50)
     expect(is_mapping(result), f"compare_schedulers should return a dict, got {type(result).__name__}")
     names = sorted(P.list(result.keys())) if all_str(result) else None
@@ -254,12 +260,7 @@ def _same_shuffles(ns):
     X, y = train_loader.dataset.tensors
     logged = _Logged(X, y)
     shuffled = DataLoader(logged, batch_size=16, shuffle=True)
-    saved = {name: ns.get(name) for name in ("train_epoch", "evaluate")}
-    ns["train_epoch"], ns["evaluate"] = ref_train_epoch, ref_evaluate
-    try:
-        ns["compare_schedulers"](_Net, shuffled, test_loader, epochs=2, lr=0.05, seed=21)
-    finally:
-        ns.update(saved)
+    _call_with_reference_loops(ns, _Net, shuffled, test_loader, epochs=2, lr=0.05, seed=21)
     served = logged.served
     half = P.len(served) // 2
     expect(P.len(served) % 2 == 0 and served[:half] == served[half:],

@@ -15,6 +15,7 @@ import contextlib
 import copy
 import io
 import linecache
+from itertools import groupby
 
 import torch
 import torch.nn as nn
@@ -346,17 +347,12 @@ def eval_mode(ns):
     expect(not P.any(c[0] for c in test_calls), "evaluation should run in model.eval() mode")
     expect(not P.any(c[1] for c in test_calls), "evaluation should run under torch.no_grad()")
     order = ["train" if c[4] else "test" for c in run.model.calls if c[4] or c[2] == "test"]
-    runs = []  # [kind, length] of each run of training or test calls, in order
-    for kind in order:
-        if runs and runs[-1][0] == kind:
-            runs[-1][1] += 1
-        else:
-            runs.append([kind, 1])
+    runs = [(kind, len(list(calls))) for kind, calls in groupby(order)]  # alternating train and test runs
     if runs and runs[0][0] == "test":  # an evaluation before training
         runs = runs[1:]
-    pairs = [(runs[i], runs[i + 1] if i + 1 < len(runs) else ["none", 0]) for i in range(0, len(runs), 2)]
-    expect(len(pairs) == epochs and P.all(t == ["train", n_train] and e[0] == "test" and e[1] % n_test == 0
-                                          for t, e in pairs),
+    trains, tests = runs[0::2], runs[1::2]
+    expect(len(trains) == len(tests) == epochs and P.all(t == ("train", n_train) for t in trains)
+           and P.all(n % n_test == 0 for _, n in tests),
            "each epoch should train on all training batches, then evaluate on the test batches")
 
 
