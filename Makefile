@@ -35,12 +35,20 @@ check: env
 
 env: $(VENV)/.installed
 
-# torch first and alone, pinned (its CPU wheel); then the rest, pinned; then the course itself,
-# editable (pyproject.toml: its dependencies are requirements.txt, already there).
+# torch first and alone, pinned, and its CPU build by name: on Linux and Windows the pin gets the local
+# tag +cpu (PyPI's own Linux wheel of 2.13.0 is the CUDA build, several GB), found on PyTorch's CPU
+# index or in a wheelhouse pip already knows (find-links); macOS wheels are CPU builds without a tag.
+# Another build on purpose: make env TORCH_BUILD=cu128 (its index and tag; then the CPU test fails).
+# Then the rest, pinned; then the course itself, editable (pyproject.toml: its dependencies are
+# requirements.txt, already there).
+TORCH_BUILD ?= cpu
+TORCH_INDEX ?= https://download.pytorch.org/whl/$(TORCH_BUILD)
+TORCH_TAG := $(if $(filter Darwin,$(shell uname -s)),,+$(TORCH_BUILD))
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet "$$(grep -E '^torch==' requirements.txt)"
+	$(BIN)/python -m pip install --quiet --retries 1 --extra-index-url $(TORCH_INDEX) \
+	    "$$(grep -E '^torch==' requirements.txt)$(TORCH_TAG)"
 	$(BIN)/python -m pip install --quiet -r requirements.txt
 	$(BIN)/python -m pip install --quiet --no-deps --editable .
 	touch $@

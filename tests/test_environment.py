@@ -56,6 +56,29 @@ def test_torch_is_the_pinned_cpu_release():
     assert torch.version.cuda is None, f"a CUDA build ({torch.version.cuda})"
 
 
+def _torch_install_line(*make_args):
+    """The command `make env` would run to install torch in a fresh environment (make's dry run)."""
+    import subprocess
+
+    out = subprocess.run(["make", "-n", "-W", "requirements.txt", "env", "VENV=build/none", *make_args], cwd=REPO,
+                         capture_output=True, text=True, check=True).stdout
+    line = next(line for line in out.replace("\\\n", " ").splitlines() if "torch==" in line)
+    return subprocess.run(["bash", "-c", "echo " + line], cwd=REPO, capture_output=True, text=True,
+                          check=True).stdout.split()  # the words pip gets, the pin read from requirements.txt
+
+
+def test_make_env_asks_for_the_cpu_build_by_name():
+    """A fresh `make env` asks for torch 2.13.0+cpu with PyTorch's CPU index: never PyPI's plain 2.13.0, the
+    CUDA build on Linux (several GB); another build only when asked for (TORCH_BUILD)."""
+    if sys.platform == "darwin":  # macOS wheels are CPU builds and carry no tag
+        assert _torch_install_line()[-1] == "torch==2.13.0"
+        return
+    words = _torch_install_line()
+    assert words[-1] == "torch==2.13.0+cpu" and "https://download.pytorch.org/whl/cpu" in words, words
+    cuda = _torch_install_line("TORCH_BUILD=cu128")
+    assert cuda[-1] == "torch==2.13.0+cu128" and "https://download.pytorch.org/whl/cu128" in cuda, cuda
+
+
 def test_environment_uses_python_311():
     assert re.search(r"^\s*-\s*python=3\.11\s*$", (REPO / "environment.yml").read_text(), re.M)
 
