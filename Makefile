@@ -39,8 +39,8 @@ env: $(VENV)/.installed
 # tag +cpu (PyPI's own Linux wheel of 2.13.0 is the CUDA build, several GB), found on PyTorch's CPU
 # index or in a wheelhouse pip already knows (find-links); macOS wheels are CPU builds without a tag.
 # Another build on purpose: make env TORCH_BUILD=cu128 (its index and tag; then the CPU test fails).
-# Then the rest, pinned; then the course itself, editable (pyproject.toml: its dependencies are
-# requirements.txt, already there).
+# Then the rest, pinned (requirements.txt, the lock); then the course itself, editable and --no-deps
+# (pyproject.toml's dependencies and extras are ranges around those pins, all already installed).
 TORCH_BUILD ?= cpu
 TORCH_INDEX ?= https://download.pytorch.org/whl/$(TORCH_BUILD)
 TORCH_TAG := $(if $(filter Darwin,$(shell uname -s)),,+$(TORCH_BUILD))

@@ -95,12 +95,35 @@ def test_installed_versions_match_the_pins():
         assert version(name).split("+")[0] == pinned, name
 
 
-def test_the_installed_course_declares_the_pins():
-    """pyproject.toml's dependencies are requirements.txt (installed metadata, `make env`)."""
+# the tools of `make test` and `make lint`, and the optional grading back ends: extras, never what a
+# course user must install
+NOT_RUNTIME = {"test": {"pytest", "pytest-cov", "nbval", "playwright"}, "dev": {"pre-commit", "nbstripout", "ruff"},
+               "postgres": {"psycopg2-binary"}, "cluster": {"dask", "distributed"}}
+
+
+def test_the_installed_course_declares_the_lock_as_ranges_and_extras():
+    """The installed metadata (pyproject.toml, `make env`): each pin of requirements.txt declared once, as
+    a range the pinned version satisfies, with the same platform marker; test, lint, PostgreSQL and Dask
+    packages only in their extras."""
     from importlib.metadata import requires
 
-    declared = _pins(requires("week13-pytorch-fundamentals"))
-    assert declared == _requirements()
+    from packaging.requirements import Requirement
+
+    lock = _requirements()
+    declared = {}
+    for text in requires("week13-pytorch-fundamentals"):
+        req = Requirement(text)
+        marker = str(req.marker or "")
+        extra = re.search(r'extra == "([^"]+)"', marker)
+        platform = re.sub(r'\s*(and\s+)?extra == "[^"]+"', "", marker).strip()
+        assert req.name not in declared, f"{req.name} declared twice"
+        declared[req.name] = extra.group(1) if extra else None
+        pinned, _, lock_marker = lock[req.name].partition("; ")
+        assert req.specifier.contains(pinned), f"{req.name}: the lock's {pinned} is outside {req.specifier}"
+        assert platform == lock_marker, (req.name, platform, lock_marker)
+    assert set(declared) == set(lock), "every pin of requirements.txt is declared, and nothing else"
+    for extra, names in NOT_RUNTIME.items():
+        assert {n for n, e in declared.items() if e == extra} == names, extra
 
 
 def test_the_course_tool_and_the_hidden_checks_are_installed():
