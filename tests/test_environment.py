@@ -126,6 +126,17 @@ def test_the_installed_course_declares_the_lock_as_ranges_and_extras():
         assert {n for n, e in declared.items() if e == extra} == names, extra
 
 
+def test_the_editable_install_leaves_no_build_artefact_in_a_source_folder():
+    """setup.cfg puts the editable install's metadata in the repository root (git-ignored), not in
+    autograder/, which pyproject.toml maps as the root of the top-level modules."""
+    from importlib.metadata import distribution
+
+    for folder in ("autograder", "autograder/week13_checks", "coursetools"):
+        assert not list((REPO / folder).glob("*.egg-info")), folder
+    # the metadata the installed course reads is the root's (its dependencies are pyproject.toml's)
+    assert distribution("week13-pytorch-fundamentals").requires
+
+
 def test_the_course_tool_and_the_hidden_checks_are_installed():
     """`week13` is on the environment's PATH, and the modules every kernel imports by name resolve to
     this checkout (an editable install), not to a copy."""
