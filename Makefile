@@ -43,7 +43,7 @@ env: $(VENV)/.installed
 # (pyproject.toml's dependencies and extras are ranges around those pins, all already installed).
 TORCH_BUILD ?= cpu
 TORCH_INDEX ?= https://download.pytorch.org/whl/$(TORCH_BUILD)
-TORCH_TAG := $(if $(filter Darwin,$(shell uname -s)),,+$(TORCH_BUILD))
+TORCH_TAG = $(if $(filter Darwin,$(shell uname -s)),,+$(TORCH_BUILD))
 $(VENV)/.installed: requirements.txt pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
