@@ -18,7 +18,7 @@ BIN := $(CURDIR)/$(VENV)/bin
 export PATH := $(BIN):$(PATH)
 export OMP_NUM_THREADS ?= 1
 
-.PHONY: course test check env release notebooks data student-bundle grade-samples grade-all grade-class dask-scheduler dask-worker lint screenshots bench clean
+.PHONY: course test check conda-check env release notebooks data student-bundle grade-samples grade-all grade-class dask-scheduler dask-worker lint screenshots bench clean
 
 course: release notebooks grade-samples
 
@@ -95,6 +95,11 @@ lint: env
 
 screenshots: env
 	WEEK13_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/test_browser.py -p no:cacheprovider
+
+# conda's install from environment.yml, repeated in a fresh venv of its own (no conda channel is reachable
+# from CI), and the reference graded by that environment's nbgrader (docs/setup.md). About 3 minutes.
+conda-check: env
+	$(BIN)/python tests/conda_check.py --python $(PYTHON)
 
 # Not a test: figures and ratios on this machine, JSON in benchmarks/results/. COPIES, REPEAT as in the README.
 bench: env

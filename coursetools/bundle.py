@@ -23,7 +23,7 @@ STUDENT_PACKAGES = ("torch", "numpy", "scikit-learn", "matplotlib", "pandas", "j
 
 STUDENT_README = f"""Week 13 - PyTorch Fundamentals: the assignment
 
-1. Set up once (Python 3.11): python3 -m venv .venv && .venv/bin/pip install -r requirements-student.txt
+1. Set up once (Python 3.11, 3.12 or 3.13): python3 -m venv .venv && .venv/bin/pip install -r requirements-student.txt
    (torch is the CPU build where you add --extra-index-url https://download.pytorch.org/whl/cpu on Linux)
 2. Start JupyterLab here: .venv/bin/jupyter lab {NOTEBOOK}
 3. Work top to bottom: write your code where it says YOUR CODE HERE; the test cell after each part checks it.
