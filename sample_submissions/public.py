@@ -1329,3 +1329,185 @@ MISTAKES += [
                              ("    optimizer.step()\n    return total", "    optimizer.step()\n    optimizer.zero_grad()\n    return total")]},
            loses=("ex3",), fails=(_CLEARS,)),
 ]
+
+# ---------------------------------------------------------------------------
+# More of Cells 2, 3 and 6 and Exercise 3 (two public answers for each guided cell, five for Exercise 3)
+# ---------------------------------------------------------------------------
+
+# pytorch/tutorials, beginner_source/blitz/neural_networks_tutorial.py: class Net, torch.flatten(x, 1),
+# F.relu in forward (the contract's nn.ReLU sub-module added, unused, as the smallest honest edit);
+# count_parameters as the forum answer filters, with numel() instead of np.prod.
+CELL2_BLITZ_NET = '''
+import torch.nn.functional as F
+
+
+class SimpleMLP(nn.Module):
+    """Two linear layers with a ReLU between them; returns logits."""
+
+    def __init__(self, input_size, hidden_size, output_size):
+        super(SimpleMLP, self).__init__()
+        # an affine operation: y = Wx + b
+        self.fc1 = nn.Linear(input_size, hidden_size)
+        self.relu = nn.ReLU()
+        self.fc2 = nn.Linear(hidden_size, output_size)
+
+    def forward(self, x):
+        x = torch.flatten(x, 1)  # flatten all dimensions except the batch dimension
+        x = F.relu(self.fc1(x))
+        x = self.fc2(x)
+        return x
+
+
+def count_parameters(model):
+    """Number of trainable parameters of `model`, as an int."""
+    model_parameters = filter(lambda p: p.requires_grad, model.parameters())
+    return sum(p.numel() for p in model_parameters)
+'''
+
+# d2l-ai/d2l-en, chapter_linear-regression/linear-regression-concise.md: load_array(data_arrays,
+# batch_size, is_train=True) over a TensorDataset; the task's make_classification and split.
+CELL3_D2L_LOAD_ARRAY = '''
+from torch.utils import data
+
+
+def _load_array(data_arrays, batch_size, is_train=True):
+    """Construct a PyTorch data iterator."""
+    dataset = data.TensorDataset(*data_arrays)
+    return data.DataLoader(dataset, batch_size, shuffle=is_train)
+
+
+_features, _labels = make_classification(n_samples=1000, n_features=10, n_informative=5, random_state=42)
+_X_tr, _X_te, _y_tr, _y_te = train_test_split(_features, _labels, test_size=0.2, random_state=42)
+X_train, X_test = torch.tensor(_X_tr, dtype=torch.float32), torch.tensor(_X_te, dtype=torch.float32)
+y_train, y_test = torch.tensor(_y_tr, dtype=torch.long), torch.tensor(_y_te, dtype=torch.long)
+batch_size = 32
+train_loader = _load_array((X_train, y_train), batch_size)
+test_loader = _load_array((X_test, y_test), batch_size, is_train=False)
+'''
+
+# pytorch/tutorials, beginner_source/examples_tensor/polynomial_numpy.py: the backward pass by hand,
+# an upstream gradient times the local derivative of each term (grad_y_pred, grad_a = grad_y_pred.sum(),
+# grad_b = (grad_y_pred * x).sum()); here the upstream gradient of y itself is 1.
+CELL6_POLYNOMIAL_NUMPY = '''
+def manual_gradients(w1, w2, b, x1, x2):
+    """(dy/dw1, dy/dw2, dy/db) for y = w1*x1 + w2*x2 + b, derived by hand."""
+    # Backprop to compute gradients of w1, w2, b with respect to y
+    grad_y = 1.0
+    grad_w1 = grad_y * x1
+    grad_w2 = grad_y * x2
+    grad_b = grad_y
+    return grad_w1, grad_w2, grad_b
+'''
+
+# cs231n's affine_backward (assignment 2, layers.py): dw = x.T.dot(dout), db = np.sum(dout, axis=0), for
+# one sample (N = 1) and one output (M = 1), dout = 1.
+CELL6_CS231N_AFFINE_BACKWARD = '''
+def _affine_backward(dout, x):
+    """x: (N, D) inputs, dout: (N, M) upstream derivative; returns (dw, db)."""
+    dw = x.T.dot(dout)
+    db = np.sum(dout, axis=0)
+    return dw, db
+
+
+def manual_gradients(w1, w2, b, x1, x2):
+    """(dy/dw1, dy/dw2, dy/db) for y = w1*x1 + w2*x2 + b, derived by hand."""
+    x = np.array([[float(x1), float(x2)]])
+    dw, db = _affine_backward(np.ones((1, 1)), x)
+    return dw[0, 0], dw[1, 0], db[0]
+'''
+
+# The gradient-accumulation loop of Thomas Wolf's "Training Neural Nets on Larger Batches" (and
+# Kozodoi's "Gradient Accumulation in PyTorch"): loss / accumulation_steps, step and zero_grad when
+# (i + 1) % accumulation_steps == 0 or at the last batch; micro-batches from torch.split, and the
+# zero_grad that the gist puts before its loop kept there.
+EX3_WOLF_ACCUMULATION = '''
+def accumulated_step(model, criterion, optimizer, x, y, accumulation_steps):
+    """One optimiser step on (x, y), accumulating gradients over equal micro-batches."""
+    model.train()
+    micro = x.shape[0] // accumulation_steps
+    batches = list(zip(torch.split(x, micro), torch.split(y, micro)))
+    model.zero_grad()                                   # Reset gradients tensors
+    total = 0.0
+    for i, (inputs, labels) in enumerate(batches):
+        predictions = model(inputs)                     # Forward pass
+        loss = criterion(predictions, labels)           # Compute loss function
+        loss = loss / accumulation_steps                # Normalize our loss (if averaged)
+        loss.backward()                                 # Backward pass
+        total += loss.item()
+        if (i + 1) % accumulation_steps == 0 or i + 1 == len(batches):  # Wait for several backward steps
+            optimizer.step()                            # Now we can do an optimizer step
+            model.zero_grad()                           # Reset gradients tensors
+    return total
+'''
+
+CORRECT += [
+    Sample("public_cell2_blitz_net", "Cell 2 (correct, the 60-minute blitz's Net): torch.flatten(x, 1), F.relu in "
+           "forward, count_parameters over filter(requires_grad)", {"cell2_solution": CELL2_BLITZ_NET}),
+    Sample("public_cell3_d2l_load_array", "Cell 3 (correct, d2l's load_array): TensorDataset(*data_arrays), "
+           "shuffle=is_train", {"cell3_solution": CELL3_D2L_LOAD_ARRAY}),
+    Sample("public_cell6_polynomial_numpy", "Cell 6 (correct, the polynomial_numpy tutorial's backward by hand): "
+           "upstream gradient times each local derivative", {"cell6_solution": CELL6_POLYNOMIAL_NUMPY}),
+    Sample("public_cell6_cs231n_affine", "Cell 6 (correct, cs231n's affine_backward): dw = x.T.dot(dout), "
+           "db = np.sum(dout, axis=0), NumPy floats returned", {"cell6_solution": CELL6_CS231N_AFFINE_BACKWARD}),
+    Sample("public_ex3_wolf_accumulation", "Exercise 3 (correct, Thomas Wolf's larger-batches gist): "
+           "model.zero_grad() first, loss / accumulation_steps, step when (i + 1) % k == 0",
+           {"ex3_solution": EX3_WOLF_ACCUMULATION}),
+]
+
+MISTAKES += [
+    Sample("cell2_counts_frozen", "Cell 2: count_parameters as rasbt/LLMs-from-scratch counts a model's size, "
+           "sum(p.numel() for p in model.parameters()): frozen parameters counted too",
+           {"cell2_solution": [("    return sum(p.numel() for p in model.parameters() if p.requires_grad)",
+                                "    total_params = sum(p.numel() for p in model.parameters())\n"
+                                "    return total_params")]},
+           loses=("cell2",), fails=("cell2_tests_count",)),
+]
+
+# ---------------------------------------------------------------------------
+# Cell 1: computed, not typed in (the values alone cannot tell; the test runs the cell again)
+# ---------------------------------------------------------------------------
+
+# The torch.func docs (func.api.rst, "grad"): grad(f)(x) of a Python function; torch.add for the sum.
+CELL1_FUNC_GRAD = '''
+broadcast_result = torch.add(torch.tensor([[0.0], [1.0], [2.0]]), torch.tensor([5.0, 6.0, 7.0]))
+
+
+def _f(x):
+    return x ** 2 + 3 * x + 1
+
+
+dydx = torch.func.grad(_f)(torch.tensor(2.0))
+'''
+
+# The course's own variant (not from public code): torch.autograd.backward(tensors) instead of the
+# method, the column made by reshape, prints in the cell. The two mistakes are the typed-in answers
+# that issue 19 names.
+CELL1_AUTOGRAD_BACKWARD = '''
+_col = torch.arange(3.0).reshape(3, 1)
+_row = torch.arange(3.0)
+broadcast_result = _col + _row
+print(broadcast_result)
+_x = torch.tensor(2.0, requires_grad=True)
+_y = _x ** 2 + 3 * _x + 1
+torch.autograd.backward(_y)
+dydx = _x.grad
+print("dy/dx:", dydx)
+'''
+
+CORRECT += [
+    Sample("public_cell1_func_grad", "Cell 1 (correct, the torch.func docs): torch.func.grad(f)(x), torch.add "
+           "for the broadcast", {"cell1_solution": CELL1_FUNC_GRAD}),
+    Sample("cell1_autograd_backward", "Cell 1 (correct): torch.autograd.backward(y), the column made by reshape, "
+           "prints in the cell", {"cell1_solution": CELL1_AUTOGRAD_BACKWARD}),
+]
+
+MISTAKES += [
+    Sample("cell1_typed_in_broadcast", "Cell 1: broadcast_result typed in by hand (torch.ones(3, 3) is an outer sum "
+           "too, but no broadcast made it)",
+           {"cell1_solution": [("broadcast_result = torch.tensor([[1.0], [2.0], [3.0]]) + torch.tensor([10.0, 20.0, 30.0])",
+                                "broadcast_result = torch.ones(3, 3)")]},
+           loses=("cell1",), fails=("cell1_tests_broadcast",)),
+    Sample("cell1_typed_in_dydx", "Cell 1: dydx typed in as torch.tensor(7.0) after working the derivative out by hand",
+           {"cell1_solution": [("_y.backward()\ndydx = _x.grad", "dydx = torch.tensor(2 * 2.0 + 3)")]},
+           loses=("cell1",), fails=("cell1_tests_autograd",)),
+]
