@@ -47,13 +47,16 @@ def _course_template(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
-    """Every sample in sample_submissions.ALL, autograded by real nbgrader in a scratch course, in
-    the notebooks catalogue.packed() puts them in."""
+    """Every sample in sample_submissions.ALL, in the notebooks catalogue.packed() puts them in,
+    graded by `week13 grade-class` (classgrade.grade_class: one `nbgrader autograde --student`
+    process per core, then feedback for every notebook) in a scratch course."""
     from sample_submissions.catalogue import packed
 
     workdir = make_course(tmp_path_factory.mktemp("course") / "course")
-    with untraced():  # the class suites measure the grading code; these 31 notebooks repeat it
-        results, seconds = harness.grade_samples(packed(), workdir)
+    harness.submit(workdir, packed())
+    with untraced():  # the class suites measure the grading code; these 50-odd notebooks repeat it
+        statuses, results, seconds = classgrade.grade_class(workdir, workers=2, quiet=True)
+    assert all(s.graded and not s.feedback_failed for s in statuses.values()), classgrade.summary(statuses, results)
     _SUMMARY["grader suite: sample submissions (expected vs got)"] = [
         harness.expectation_table(packed(), results),
         f"{len(sample_submissions.ALL)} samples in {len(results)} notebooks autograded in {seconds:.1f} s"]

@@ -1,6 +1,6 @@
 """The grader, proven with real `nbgrader autograde` runs of crafted submissions.
 
-Every sample in sample_submissions.ALL is graded once (the `graded_class`
+Every sample in sample_submissions.ALL is graded once by `grade-class` (the `graded_class`
 fixture), in the notebooks catalogue.packed() puts it in: samples whose answers
 reach disjoint parts share a notebook, mistakes run without the teaching cells,
 correct answers with them. The table of expected vs got is printed at the end of
@@ -22,6 +22,8 @@ from coursetools import ASSIGNMENT, NOTEBOOK, REPO, grading
 from coursetools.grading import PARTS
 from sample_submissions.catalogue import packed
 from sample_submissions import harness
+from sample_submissions import public as public_code
+from courses import copy_of
 from coursetools import notebooks as nbs
 
 import sample_submissions
@@ -85,14 +87,8 @@ def test_regrading_gives_the_same_grades(graded_class):
 
 def test_feedback_and_release_never_show_hidden_tests(graded_class):
     workdir = graded_class.course
-    # every sample's page, half the class in each of two processes (as grade-class shares it out),
-    # untraced by coverage (twice as slow traced; other suites measure it)
-    students = sorted(PACKED)
-    procs = [subprocess.Popen([*grading.NBGRADER, "generate_feedback", ASSIGNMENT, "--force",
-                               "--CourseDirectory.student_id_exclude=" + ",".join(students[1 - i::2])],
-                              cwd=workdir, env=untraced_env(grading.nbgrader_env()),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(2)]
-    assert [proc.wait(timeout=600) for proc in procs] == [0, 0]
+    # every sample's page, as grade-class generated it (nbgrader generate_feedback, half the class
+    # in each of two processes)
     feedback = sorted((workdir / "feedback").rglob("*.html"))
     assert len(feedback) == len(PACKED)
     release_texts = [p.read_text() for p in (REPO / "release").rglob("*") if p.is_file()]
@@ -169,3 +165,31 @@ def test_every_cell_of_a_correct_answer_runs(graded_class, student):
     errors = [(cell.get("id"), o.ename, o.evalue[:120]) for cell in nb.cells if cell.cell_type == "code"
               for o in cell.outputs if o.output_type == "error"]
     assert errors == [], errors
+
+
+def test_plain_nbgrader_autograde_grades_public_code_as_grade_class_does(graded_class, tmp_path):
+    """Issue 19: the answers adapted from public code, graded by grade-class above, and again by
+    plain whole-class `nbgrader autograde week13` (one process, the command an instructor types and
+    the formgrader runs) in a copy of the course: the notebooks that hold the most of them, one of
+    correct answers and one of mistakes, get the same points in every part and the same messages."""
+    names = {s.student for s in [*public_code.CORRECT, *public_code.MISTAKES]}
+
+    def public(packed):
+        return sum(m.student in names for m in (packed.components or (packed,)))
+
+    correct = max((p for p in PACKED.values() if p.answered and not p.loses), key=public)
+    mistakes = max((p for p in PACKED.values() if p.loses), key=public)
+    chosen = [correct.student, mistakes.student]
+    assert public(correct) >= 3 and public(mistakes) >= 1, (public(correct), public(mistakes))
+    course = copy_of(graded_class.course, tmp_path / "course")
+    others = sorted(set(PACKED) - set(chosen))
+    proc = subprocess.run([*grading.NBGRADER, "autograde", ASSIGNMENT, "--force",
+                           "--CourseDirectory.student_id_exclude=" + ",".join(others)],
+                          cwd=course, env=untraced_env(grading.nbgrader_env()), capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    plain = grading.read_results(course, chosen)
+    for student in chosen:
+        assert plain[student].parts == graded_class.results[student].parts, student
+        assert plain[student].failures == graded_class.results[student].failures, student
+    assert not harness.problems(mistakes, plain[mistakes.student]) and not harness.problems(correct, plain[correct.student])
