@@ -97,7 +97,7 @@ screenshots: env
 	WEEK13_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest tests/test_browser.py -p no:cacheprovider
 
 # conda's install from environment.yml, repeated in a fresh venv of its own (no conda channel is reachable
-# from CI), and the reference graded by that environment's nbgrader (docs/setup.md). About 3 minutes.
+# from CI), and the reference graded by that environment's nbgrader (docs/setup.md). Minutes: it installs every pin.
 conda-check: env
 	$(BIN)/python tests/conda_check.py --python $(PYTHON)
 

@@ -10,8 +10,9 @@ environment.yml (so `--editable .` is this course). No conda channel is reachabl
 CI machines, so the first step is a fresh `python -m venv` of a Python of the version the file
 names; the second is conda's own pip command on the file's own list. Then the reference answers are
 submitted to a scratch course and graded by that environment's `nbgrader autograde`: it must get
-every autograded point, sandboxed. Exit status 0 only then. Not part of `make test` (it installs
-every pin again, about 3 minutes): the closing note of issue 20 shows a run.
+every autograded point, sandboxed. Exit status 0 only then. Not part of `make test`: it installs every pin
+again (a few minutes; 23 where download.pytorch.org cannot be reached, as on the course's CI
+machines, because pip retries that index for every package); the closing note of issue 20 shows a run.
 """
 
 import argparse
