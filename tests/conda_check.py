@@ -33,13 +33,14 @@ GRADE = """
 import json, sys
 from pathlib import Path
 from coursetools.nbgrader_ext import NOTES_SUFFIX, read_notes
-from coursetools import ASSIGNMENT, NOTEBOOK
+from coursetools import ASSIGNMENT
+from coursetools.classgrade import NB_NAME
 from sample_submissions.catalogue import REFERENCE
 from sample_submissions.harness import grade_samples
 root = Path(sys.argv[1])
 results, seconds = grade_samples([REFERENCE], root, workers=1)
 r = results[REFERENCE.student]
-notes = read_notes(root / "autograded" / REFERENCE.student / ASSIGNMENT / (Path(NOTEBOOK).stem + NOTES_SUFFIX))
+notes = read_notes(root / "autograded" / REFERENCE.student / ASSIGNMENT / (NB_NAME + NOTES_SUFFIX))
 print(json.dumps({"total": r.total, "maximum": r.maximum, "failures": r.failures, "mode": notes.get("mode"),
                   "seconds": round(seconds, 1)}))
 """

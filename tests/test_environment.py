@@ -5,6 +5,7 @@ import sys
 from pathlib import Path
 
 from coursetools import REPO
+from conda_check import conda_parts  # environment.yml read as conda reads it, one reader for all
 
 
 def _pins(lines):
@@ -22,9 +23,7 @@ def _requirements():
 
 
 def _environment_pip():
-    text = (REPO / "environment.yml").read_text()
-    pip_block = text.split("- pip:", 1)[1]
-    return _pins(pip_block.splitlines())
+    return _pins(conda_parts()[1])
 
 
 def test_requirements_pin_every_line():
@@ -40,9 +39,7 @@ def test_environment_and_requirements_agree():
 def test_the_conda_environment_installs_the_course_itself():
     """Without the course installed, nbgrader_config.py stops every nbgrader command (and the kernels
     could not import the hidden checks): environment.yml's pip list installs it, editable, last."""
-    pip = [line.split("#", 1)[0].strip().lstrip("-").strip() for line in
-           (REPO / "environment.yml").read_text().split("- pip:", 1)[1].splitlines()]
-    pip = [line for line in pip if line]
+    pip = conda_parts()[1]
     assert pip[-1] in ("--editable .", "-e ."), pip[-3:]
 
 
@@ -80,7 +77,7 @@ def test_make_env_asks_for_the_cpu_build_by_name():
 
 
 def test_environment_uses_python_311():
-    assert re.search(r"^\s*-\s*python=3\.11\s*$", (REPO / "environment.yml").read_text(), re.M)
+    assert conda_parts()[0] == "3.11"
 
 
 def test_installed_versions_match_the_pins():
