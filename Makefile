@@ -23,11 +23,14 @@ export OMP_NUM_THREADS ?= 1
 course: release notebooks grade-samples
 
 # With the coverage of the course's code (pyproject.toml, [tool.coverage]): its data in build/, its
-# table at the end. One suite at a time: the grading fixtures already use every core (running suites
-# side by side with pytest-xdist measured 22.3 min against about 24, and its browser checks timed out).
+# table at the end. Two pytest workers (pytest-xdist), each test file in one of them and the files that share a graded
+# class together (tests/workers.py), the longest first: while one worker waits on a
+# single kernel, a browser or a server, the other keeps the second core busy.
+TEST_WORKERS ?= 2
 test: env
 	mkdir -p build
-	COVERAGE_FILE=$(CURDIR)/build/.coverage $(BIN)/python -m pytest --cov --cov-report=term
+	COVERAGE_FILE=$(CURDIR)/build/.coverage $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist load \
+		--no-loadscope-reorder --cov --cov-report=term
 
 # The fast tier alone: no kernels, no nbgrader processes, no servers.
 check: env

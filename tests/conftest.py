@@ -15,6 +15,7 @@ from environ import NbvalKernelsUntraced, untraced
 from limits import CLASS_CELL_TIMEOUT_S
 from run_summary import SECTIONS as _SUMMARY  # printed at the end of the run
 from sample_submissions import harness
+import workers
 
 
 @dataclass(frozen=True)
@@ -91,14 +92,34 @@ def pytest_addoption(parser):
 
 
 def pytest_collection_modifyitems(config, items):
-    """--reverse: the files in reverse order, and the tests of each file reversed too, but a notebook's
-    cells (nbval items) in their own order: a notebook runs top to bottom in one kernel."""
+    """The files in the order tests/workers.py gives (each worker's units together, the longest
+    first); --reverse: that order reversed, and the tests of each file reversed too, but a notebook's
+    cells (nbval items) in their own order: a notebook runs top to bottom in one kernel. A shared
+    class whose users would land in two workers stops the run (workers.split_classes)."""
+    problems = workers.split_classes(items)
+    if problems:
+        raise pytest.UsageError("; ".join(problems))
+    files = {}
+    for item in items:
+        files.setdefault(workers.file_of(item.nodeid), []).append(item)
+    order = workers.worker_order(list(files))
     if config.getoption("--reverse"):
-        files = {}
-        for item in items:
-            files.setdefault(str(item.path), []).append(item)
-        items[:] = [item for path in reversed(files) for item in
-                    (files[path] if path.endswith(".ipynb") else reversed(files[path]))]
+        order.reverse()
+        files = {path: (tests if path.endswith(".ipynb") else tests[::-1]) for path, tests in files.items()}
+    items[:] = [item for path in order for item in files[path]]
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist (make test: -n 2): whole units of tests/workers.py to each worker, in the order
+    collected (with --no-loadscope-reorder), the next unit to whichever worker is free."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByUnit(LoadScopeScheduling):
+        def _split_scope(self, nodeid):
+            return workers.group_of(workers.file_of(nodeid))
+
+    return ByUnit(config, log)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -111,6 +132,18 @@ def pytest_runtest_makereport(item, call):
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.outcome = "failed"
         report.longrepr = f"CI must not skip a test: {reason}"
+
+
+def pytest_sessionfinish(session):
+    """In a pytest-xdist worker: hand the run summary's sections to the controller, which prints them."""
+    if hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["week13_summary"] = dict(_SUMMARY)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """In the controller: a worker's sections join the summary printed at the end."""
+    _SUMMARY.update(getattr(node, "workeroutput", {}).get("week13_summary", {}))
 
 
 def pytest_terminal_summary(terminalreporter):

@@ -94,7 +94,7 @@ def test_installed_versions_match_the_pins():
 
 # the tools of `make test` and `make lint`, and the optional grading back ends: extras, never what a
 # course user must install
-NOT_RUNTIME = {"test": {"pytest", "pytest-cov", "nbval", "playwright"}, "dev": {"pre-commit", "nbstripout", "ruff"},
+NOT_RUNTIME = {"test": {"pytest", "pytest-cov", "pytest-xdist", "nbval", "playwright"}, "dev": {"pre-commit", "nbstripout", "ruff"},
                "postgres": {"psycopg2-binary"}, "cluster": {"dask", "distributed"}}
 
 
