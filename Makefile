@@ -23,9 +23,9 @@ export OMP_NUM_THREADS ?= 1
 course: release notebooks grade-samples
 
 # With the coverage of the course's code (pyproject.toml, [tool.coverage]): its data in build/, its
-# table at the end. Two pytest workers (pytest-xdist), each test file in one of them and the files that share a graded
-# class together (tests/workers.py), the longest first: while one worker waits on a
-# single kernel, a browser or a server, the other keeps the second core busy.
+# table at the end. Two pytest workers (pytest-xdist): each test file whole in one of them, the files
+# that share a graded class together, the longest first (tests/workers.py); while one worker waits on
+# a single kernel, a browser or a server, the other keeps the second core busy.
 TEST_WORKERS ?= 2
 test: env
 	mkdir -p build

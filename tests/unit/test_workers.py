@@ -37,8 +37,3 @@ def test_the_longest_units_come_first_with_each_unit_together():
     assert order[1:4] == ["tests/test_browser.py", "tests/test_class_grading.py", "tests/test_trust.py"]
     assert order[4:] == ["tests/test_a.py", "notebooks/pytorch_fundamentals.ipynb"], "the rest keep their order"
 
-
-def test_this_collection_keeps_every_shared_class_in_one_unit(request):
-    """The check the conftest runs at collection, on what this session collected."""
-    assert workers.split_classes(request.session.items) == []
-    assert request.session.items, "nothing collected"
