@@ -35,7 +35,9 @@ Autograde step (`Autograde.autograde_preprocessors`):
   run, and gets an error output, so it never earns points.
 """
 
+import asyncio
 import hashlib
+import importlib
 import importlib.util
 import json
 import os
@@ -61,9 +63,11 @@ from . import outputs as out_limits
 from . import sanitize
 from . import rebuild as rb
 from . import safefiles
+from . import verdicts
 from . import submission as sub
 from .gradebook import clear_auto_scores
 from .sandbox import KERNEL_OUTPUT
+from week13_checks import _client
 
 NOTES_SUFFIX = ".grading.json"
 
@@ -215,6 +219,11 @@ class RobustExecute(Execute):
              "real torch and builtins: the guard first (it restores the kernel's state before each test "
              "cell, see guard_module), then the hidden checks. Installed with the course (`make env`).",
     ).tag(config=True)
+    outside_checks = Unicode(
+        "week13_checks", help="The module whose DECIDED_OUTSIDE checks (by grade id) are decided in the grader's "
+                              "process from plain data the kernel hands back (coursetools/verdicts.py), "
+                              "instead of running the test cell's code in the kernel; '' runs every test "
+                              "cell in the kernel").tag(config=True)
     guard_module = Unicode(
         "grading_guard", help="The module (one of hidden_modules) whose restore(nonce, name) runs before "
                               "every graded test cell").tag(config=True)
@@ -285,6 +294,7 @@ class RobustExecute(Execute):
         self._km_seen = None
         self._modules_ok = None  # whether the hidden modules came from where they are installed
         self._output_bytes, self._output_total = {}, 0
+        self._executed = 0  # the last execution count a cell got
         self.error_on_timeout = self.timeout_error()  # from the timeout in force (a flag may change it)
         grading = bool(resources and "nbgrader" in resources)
         self._keep_in = (str(Path(resources.get("metadata", {}).get("path") or ".") / KERNEL_OUTPUT)
@@ -328,6 +338,53 @@ class RobustExecute(Execute):
             if remaining <= 0 or await self._run_quietly(source, min(self.timeout or remaining, remaining)) is None:
                 break
 
+    def _outside_check(self, cell):
+        """The module that decides this test cell outside the kernel, or None."""
+        if not self.outside_checks or not is_test_cell(cell):
+            return None
+        checks = importlib.import_module(self.outside_checks)
+        return checks if rb.grade_id(cell) in checks.DECIDED_OUTSIDE else None
+
+    async def _ask(self, code, timeout):
+        """One request of a check decided outside: (reply or None on timeout, whether the kernel lives)."""
+        task = asyncio.ensure_future(self._run_quietly(code, timeout, user_expressions={"r": verdicts.REPLY}))
+        while True:
+            done, _ = await asyncio.wait({task}, timeout=0.5)
+            if done:
+                return task.result(), True
+            if not await self.km.is_alive():
+                task.cancel()
+                return None, False
+
+    async def _decide_outside(self, cell, checks, remaining):
+        """The test cell's verdict from plain data the kernel hands back; its code is not run. The
+        guard still runs first, so that hooks a submission left (an input transformer that blanks
+        every cell) do not cost a correct answer its points; the verdict never depends on it."""
+        await self._guard()
+        kernel = verdicts.GradingKernel(self._ask, asyncio.get_running_loop(),
+                                        time.monotonic() + min(self.timeout or remaining, remaining))
+        self._executed += 1
+        cell.execution_count = self._executed
+        try:
+            message = await verdicts.decide_in_thread(checks, rb.grade_id(cell), kernel)
+        except Exception as e:  # the kernel died (or the transport broke) while serving a request
+            cell.outputs = [verdicts.failed_output(f"{rb.grade_id(cell)}: the check could not finish")]
+            cell.outputs.append(error_output(
+                "KernelDied", "the kernel died while running this cell (os._exit, a crash or too much memory); "
+                              "the cells after it ran in a fresh kernel") if isinstance(e, _client.KernelDied)
+                else error_output("GradingError", f"the check stopped: {type(e).__name__}"))
+            await self._restart_and_replay()
+            return cell
+        cell.outputs = [] if message is None else [verdicts.failed_output(message)]
+        if kernel.interrupted:
+            await self.km.interrupt_kernel()
+            if await self._run_quietly("pass", self.probe_timeout) is None:
+                cell.outputs.append(error_output(
+                    "KernelUnresponsive", "the check ran past its time limit and the code it called ignored the "
+                                          "interrupt; the cells after it ran in a fresh kernel"))
+                await self._restart_and_replay()
+        return cell
+
     async def _guard(self):
         """Restore the kernel's state before a test cell; False when the submission prevents it."""
         nonce = secrets.token_hex(8)
@@ -357,6 +414,9 @@ class RobustExecute(Execute):
                                          f"not run: the notebook's time limit of {self.notebook_timeout} s was used up")]
             cell.execution_count = None
             return cell
+        checks = self._outside_check(cell)
+        if checks is not None:
+            return await self._decide_outside(cell, checks, remaining)
         if is_test_cell(cell) and not self._modules_ok:
             cell.outputs = [error_output("GradingInterference", "not graded: the grading modules did not load from "
                                          "where the course installed them (a file of the same name beside the "
@@ -371,6 +431,7 @@ class RobustExecute(Execute):
             return cell
         try:
             await super().async_execute_cell(cell, cell_index, execution_count, store_history)
+            self._executed = max(self._executed, cell.get("execution_count") or 0)
         except DeadKernelError:
             cell.outputs.append(error_output(
                 "KernelDied", "the kernel died while running this cell (os._exit, a crash or too much memory); "

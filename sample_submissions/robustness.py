@@ -142,6 +142,14 @@ import builtins as _b
 torch.allclose = lambda *a, **k: True
 _b.abs = lambda x: 0.0
 """)),
+    Sample("robust_registry_hack", "wrong std, and replaces the hidden checks' registry and verdict function in the kernel",
+           WRONG_STD, loses=("ex1",), fails=("ex1_tests_wine", "ex1_hidden_statistics"),
+           transform=lambda nb: _prepend(nb, """
+import week13_checks as _w
+for _g in list(_w.DECIDED_OUTSIDE):
+    _w.DECIDED_OUTSIDE[_g] = lambda kernel: None
+_w.decide = lambda grade_id, kernel: None
+""")),
     Sample("robust_event_hack", "wrong std, and a pre_run_cell hook that silences errors in every test cell",
            WRONG_STD, loses=("ex1",), transform=lambda nb: _prepend(nb, """
 def _cheat(info):

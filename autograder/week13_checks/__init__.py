@@ -6,29 +6,57 @@ source notebook's hidden test cells call it with one line,
     __import__("week13_checks").run("<grade id>", globals())
 
 inside `### BEGIN HIDDEN TESTS` markers. `make env` installs it (as the module
-`week13_checks`), and the grading kernel imports it when it starts
-(`RobustExecute.hidden_modules`), before any student code runs, so the references captured in
-`_pristine` are the real ones even if a submission later monkeypatches
-torch, builtins or comparison functions.
+`week13_checks`). Its checks are of two kinds:
+
+- `DECIDED_OUTSIDE` (Exercise 1): functions of a `Kernel` (_client.py). When grading, the
+  grader (coursetools/verdicts.py, in RobustExecute) runs them in its own process: they send
+  data requests into the sandboxed kernel, get plain data back and decide against references
+  computed here. The cell's own code is not run. In the source notebook (nbval, the instructor's
+  run) `run()` gives them a `LocalKernel` on the notebook's globals: the same requests, the same
+  verdict.
+- `IN_KERNEL` (Exercises 2 and 4, for now): functions of the notebook's namespace, run inside the
+  grading kernel, which imports this package when it starts (`RobustExecute.hidden_modules`),
+  before any student code, so the references captured in `_pristine` are the real ones even if
+  a submission later monkeypatches torch, builtins or comparison functions.
 
 A failing check raises `CheckFailed`, which IPython renders as one line
 (no traceback frames, no path, no hidden source).
 """
 
-from . import _pristine as P
+from . import _client, _pristine as P
+from . import ex1, ex2, ex4
 from ._report import CheckFailed
 
-_CHECKS = {}
+# The registries, by grade id: one dict per exercise module, no registration on import.
+DECIDED_OUTSIDE = {**ex1.CHECKS}
+IN_KERNEL = {**ex2.IN_KERNEL_CHECKS, **ex4.IN_KERNEL_CHECKS}
+
+INTERRUPTED = "interrupted: your code ran past the cell's time limit (an endless loop, or far too much work)"
 
 
-def check(grade_id):
-    """Register a function as the hidden check for `grade_id`."""
-
-    def register(fn):
-        _CHECKS[grade_id] = fn
-        return fn
-
-    return register
+def decide(grade_id, kernel):
+    """The verdict of the check `grade_id` that is decided outside the kernel: None when it
+    passes, else the one-line message. `kernel` serves its requests (a LocalKernel, or the grading
+    kernel across the sandbox). Whatever the kernel hands back, this returns a message or None;
+    only a dead kernel (`_client.KernelDied`) goes up to the caller."""
+    fn = DECIDED_OUTSIDE[grade_id]
+    try:
+        fn(kernel)
+    except CheckFailed as e:
+        return e.args[0]
+    except _client.KernelDied:
+        raise
+    except _client.Interrupted:
+        return f"{grade_id}: {INTERRUPTED}"
+    except _client.Raised as e:
+        if e.is_a("NameError"):
+            return f"{grade_id}: {e.message} (run the solution cell of this exercise first)"
+        return f"{grade_id}: your code raised {e.type_name}: {e.message}"
+    except _client.Malformed as e:
+        return f"{grade_id}: the answer could not be read as data: {e}"
+    except Exception as e:  # data of an unexpected shape reached a comparison
+        return f"{grade_id}: the answer could not be checked ({type(e).__name__}: {str(e)[:200]})"
+    return None
 
 
 def _shell():
@@ -71,7 +99,15 @@ def _one_line_errors_until_the_cell_ends():
 def run(grade_id, ns):
     """Run the hidden check `grade_id` against the notebook namespace `ns`."""
     _one_line_errors_until_the_cell_ends()
-    fn = _CHECKS.get(grade_id)
+    if grade_id in DECIDED_OUTSIDE:
+        try:
+            message = decide(grade_id, _client.LocalKernel(ns))
+        except KeyboardInterrupt:
+            raise CheckFailed(f"{grade_id}: {INTERRUPTED}") from None
+        if message is not None:
+            raise CheckFailed(message)
+        return
+    fn = IN_KERNEL.get(grade_id)
     if fn is None:  # an instructor error, never a student's
         raise KeyError(f"no hidden check registered for {grade_id!r}")
     try:
@@ -79,8 +115,7 @@ def run(grade_id, ns):
     except CheckFailed:
         raise
     except KeyboardInterrupt:  # the cell's time limit interrupted the check: one line, no frames
-        raise CheckFailed(f"{grade_id}: interrupted: your code ran past the cell's time limit "
-                          f"(an endless loop, or far too much work)") from None
+        raise CheckFailed(f"{grade_id}: {INTERRUPTED}") from None
     except NameError as e:
         raise CheckFailed(f"{grade_id}: {e} (run the solution cell of this exercise first)") from None
     except Exception as e:  # the submission raised: report it in one line
@@ -110,6 +145,4 @@ def _reference_training_until_the_cell_ends(ns):
     shell.events.register("post_run_cell", restore)
 
 
-from . import ex1, ex2, ex4  # noqa: E402,F401  (registers the checks)
-
-__all__ = ["run", "CheckFailed"]
+__all__ = ["run", "decide", "CheckFailed", "DECIDED_OUTSIDE", "IN_KERNEL"]

@@ -1,0 +1,188 @@
+"""Checks decided outside the kernel: what crosses is data, read as data, and no answer the kernel
+hands back can pass a check except the right values (week13_checks/_client.py, _probe.py,
+coursetools/verdicts.py). In-process: the probe on a namespace, the grader's side on crafted answers."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import week13_checks
+from coursetools import SOURCE_NB
+from coursetools import notebooks as nbs
+from coursetools import verdicts
+from week13_checks import _client as K
+from week13_checks import _probe
+from week13_checks import ex1
+
+IMPORTS = "import csv\nimport numpy as np\nimport torch\nfrom torch.utils.data import DataLoader, Dataset\n"
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """The source notebook's Exercise 1 answer, run in a plain namespace."""
+    cell = next(c for c in nbs.read(SOURCE_NB).cells if nbs.grade_id(c) == "ex1_solution")
+    ns = {}
+    exec(compile(IMPORTS + cell.source, "ex1_solution", "exec"), ns)
+    return ns
+
+
+class Scripted(K.Kernel):
+    """A kernel whose answers are the probe's on `ns`, passed through `edit(request, answer_text)`:
+    what a submission that replaced the probe, json or a tensor method could hand back."""
+
+    def __init__(self, ns, edit):
+        super().__init__()
+        self.ns, self.edit = ns, edit
+
+    def _send(self, request):
+        return self.edit(json.loads(request), _probe.serve(self.ns, request))
+
+
+def test_every_exercise_1_check_passes_the_reference_through_the_probe(reference):
+    for grade_id in ex1.CHECKS:
+        assert week13_checks.decide(grade_id, K.LocalKernel(reference)) is None, grade_id
+
+
+def test_the_registries_are_disjoint_and_cover_every_hidden_cell():
+    outside, inside = set(week13_checks.DECIDED_OUTSIDE), set(week13_checks.IN_KERNEL)
+    assert not outside & inside
+    assert {g for g in outside | inside if g.startswith("ex1_")} == outside
+
+
+@pytest.mark.parametrize("text, message", [
+    ("not json", "not JSON"),
+    ("[1, 2]", "not a JSON object"),
+    ('{"neither": 1}', "neither a result nor an exception"),
+    ('{"raised": {"types": "IndexError", "message": "x"}}', "neither a result nor an exception"),
+    ("[" * 100_000 + "]" * 100_000, "not JSON"),
+    ('"' + "x" * (K.MAX_REPLY + 1) + '"', "at most 8 MiB"),
+    (None, "not text"),
+])
+def test_an_answer_that_is_not_the_data_of_a_request_is_malformed(text, message):
+    with pytest.raises(K.Malformed, match=message):
+        K.parse(text)
+
+
+def test_a_raised_answer_names_the_exception_and_its_classes():
+    with pytest.raises(K.Raised) as info:
+        K.parse(_probe.serve({}, json.dumps({"op": "new", "bind": "h1", "name": "Missing"})))
+    assert info.value.type_name == "NameError" and info.value.is_a("Exception")
+    assert "Missing" in info.value.message
+
+
+@pytest.mark.parametrize("value, kind, extra", [
+    (torch.zeros(2, dtype=torch.float64), "tensor", {"dtype": "float64", "shape": [2], "values": [0.0, 0.0],
+                                                     "exact": True}),
+    (torch.nn.Parameter(torch.ones(1)), "tensor", {"exact": False, "type": "Parameter"}),
+    ((1, 2.5, "a", None, True), "tuple", {"length": 5}),
+    (np.float32(1.0), "other", {"type": "float32"}),
+    (object(), "other", {"type": "object"}),
+])
+def test_the_probe_describes_values_as_plain_data(value, kind, extra):
+    d = _probe.describe(value)
+    assert d["kind"] == kind and extra.items() <= d.items()
+    assert json.loads(json.dumps(d)) == d
+
+
+def test_a_huge_tensor_crosses_as_its_dtype_and_shape_only():
+    d = json.loads(json.dumps(_probe.describe(torch.zeros(_probe.MAX_VALUES + 1))))
+    assert "values" not in d and d["shape"] == [_probe.MAX_VALUES + 1]
+    with pytest.raises(K.Malformed, match="too many values"):
+        K.values(d)
+
+
+def test_a_tensor_subclass_that_lies_about_its_values_is_not_a_plain_tensor():
+    class Liar(torch.Tensor):
+        def tolist(self):
+            return [1.0, 2.0]
+    d = _probe.describe(torch.zeros(2).as_subclass(Liar))
+    assert d["values"] == [0.0, 0.0] and not K.is_plain_tensor(d)
+
+
+def _swap_ok(new_ok):
+    return lambda request, answer: json.dumps({"ok": new_ok(request, json.loads(answer).get("ok"))})
+
+
+def _every_tensor(change):
+    """An answer with `change` applied to every tensor it describes, at any depth."""
+    def walk(d):
+        if K.kind(d) == "tensor":
+            return change(d)
+        if K.kind(d) in ("list", "tuple"):
+            return {**d, "items": [walk(x) for x in d["items"]]}
+        return d
+    return lambda request, answer: json.dumps({"ok": walk(json.loads(answer).get("ok"))}) \
+        if "ok" in json.loads(answer) else answer
+
+
+# Answers a submission could forge from inside the kernel, around the reference's own answers: each is
+# a failed check with a message, never a pass and never an exception on the grader's side.
+FORGED = {
+    "every answer says None": _swap_ok(lambda r, ok: {"kind": "none", "value": None}),
+    "every answer is an empty list": _swap_ok(lambda r, ok: {"kind": "list", "items": [], "length": 0}),
+    "shapes that are not numbers": _every_tensor(lambda d: {**d, "shape": ["a"]}),
+    "values of another type": _every_tensor(lambda d: {**d, "values": "0.0"}),
+    "tensor subclasses": _every_tensor(lambda d: {**d, "exact": False}),
+    "every tensor float64": _every_tensor(lambda d: {**d, "dtype": "float64"}),
+    "answers that are not JSON": lambda r, a: "{'ok': True}",
+    "answers that are huge": lambda r, a: json.dumps({"ok": {"kind": "str", "value": "x" * K.MAX_REPLY}}),
+    "an exception for every request": lambda r, a: json.dumps({"raised": {"types": ["IndexError"], "message": "no"}}),
+    "a number where a dict belongs": lambda r, a: json.dumps({"ok": 7}),
+}
+
+
+# The checks a forge leaves alone: ex1_hidden_errors reads no tensor, and float64 values that are right
+# are accepted where only the values are judged (a dtype mistake costs the checks about items).
+UNTOUCHED = {"shapes that are not numbers": {"ex1_hidden_errors"}, "values of another type": {"ex1_hidden_errors"},
+             "tensor subclasses": {"ex1_hidden_errors"},
+             "every tensor float64": {"ex1_hidden_errors", "ex1_hidden_constant_column", "ex1_hidden_target_column"}}
+
+
+@pytest.mark.parametrize("forged", FORGED, ids=FORGED.keys())
+def test_forged_answers_fail_every_check_that_reads_them_with_a_message(forged, reference):
+    messages = {g: week13_checks.decide(g, Scripted(reference, FORGED[forged])) for g in ex1.CHECKS}
+    assert {g for g, m in messages.items() if m is None} == UNTOUCHED.get(forged, set())
+    assert all("\n" not in m and len(m) < 500 for m in messages.values() if m is not None)
+
+
+def test_a_wrong_answer_with_the_right_types_fails_on_its_values(reference):
+    """A dataset whose every item is a float32 zero vector and label 0: every type right, every value wrong."""
+    def zeros(request, answer):
+        ok = json.loads(answer).get("ok")
+        if request["op"] == "item" and K.kind(ok) == "tuple":
+            x, y = ok["items"]
+            x = {**x, "values": [0.0] * len(x["values"])}
+            y = {**y, "values": 0}
+            return json.dumps({"ok": {**ok, "items": [x, y]}})
+        return answer
+    failed = {g for g in ex1.CHECKS if week13_checks.decide(g, Scripted(reference, zeros)) is not None}
+    assert failed >= {"ex1_hidden_statistics", "ex1_hidden_given_statistics", "ex1_hidden_constant_column",
+                      "ex1_hidden_target_column", "ex1_hidden_loader"}
+
+
+@pytest.mark.parametrize("reply, message", [
+    (None, "no answer"),
+    ({"content": {"status": "error", "ename": "KeyboardInterrupt"}}, "failed in the kernel"),
+    ({"content": {"status": "ok", "user_expressions": {}}}, "missing"),
+    ({"content": {"status": "ok", "user_expressions": {"r": {"status": "ok", "data": {"text/plain": "__import__('os')"}}}}},
+     "not a string literal"),
+    ({"content": {"status": "ok", "user_expressions": {"r": {"status": "ok", "data": {"text/plain": "[1]"}}}}},
+     "not a string"),
+])
+def test_the_reply_of_a_request_is_read_as_a_string_literal_only(reply, message):
+    with pytest.raises(K.Malformed, match=message):
+        verdicts.answer_text(reply)
+
+
+def test_a_request_runs_the_probe_in_a_fresh_namespace_of_its_own():
+    """What the grader sends: the probe installed once, under its own names, and one request served."""
+    ns = {"MyTabularDataset": lambda path: [1, 2]}
+    request = json.dumps({"op": "new", "bind": "h1", "name": "MyTabularDataset", "args": ["p"]})
+    exec(verdicts.request_code(request), ns)
+    assert K.parse(ns[verdicts.REPLY]) == {"kind": "other", "type": "list"}
+    assert {"describe", "serve", "json"}.isdisjoint(ns)  # the probe's own names stay out of the notebook's
+    serve = ns["__w13_serve__"]
+    exec(verdicts.request_code(json.dumps({"op": "len", "obj": "h1"})), ns)
+    assert ns["__w13_serve__"] is serve and K.parse(ns[verdicts.REPLY]) == {"kind": "int", "value": 2}
