@@ -150,6 +150,18 @@ for _g in list(_w.DECIDED_OUTSIDE):
     _w.DECIDED_OUTSIDE[_g] = lambda kernel: None
 _w.decide = lambda grade_id, kernel: None
 """)),
+    Sample("robust_frame_hack", "SGD instead of Adam, and compare_schedulers returns the reference runs it finds "
+           "in the frames that called it (a `reference` function in their globals)",
+           {"ex2_solution": [("torch.optim.Adam(model.parameters(), lr=lr)", "torch.optim.SGD(model.parameters(), lr=lr)"),
+                             ("    return histories", """    import sys as _s
+    _f = _s._getframe(1)
+    while _f is not None:
+        _ref = _f.f_globals.get("reference")
+        if callable(_ref):
+            return {"constant": _ref(epochs, lr, seed, False), "cosine": _ref(epochs, lr, seed, True)}
+        _f = _f.f_back
+    return histories""")]},
+           loses=("ex2",), fails=("ex2_hidden_constant", "ex2_hidden_cosine", "ex2_hidden_arguments")),
     Sample("robust_event_hack", "wrong std, and a pre_run_cell hook that silences errors in every test cell",
            WRONG_STD, loses=("ex1",), transform=lambda nb: _prepend(nb, """
 def _cheat(info):

@@ -59,7 +59,7 @@ SAMPLES_ON_CLUSTER = [
     REFERENCE, _ROBUST["robust_deleted_tests"],  # test cells the worker restores from the shared gradebook
     WORKER_KILLER,
     *(_ROBUST[s] for s in ("robust_kernel_death", "robust_renamed", "robust_invalid_json", "robust_missing",
-                           "robust_registry_hack")),
+                           "robust_registry_hack", "robust_frame_hack")),
     *(_BOUNDARY[s] for s in ("boundary_fake_checks", "boundary_kernel_links", "boundary_marker_source",
                              "boundary_marker_other", "boundary_notebook_link")),
 ]

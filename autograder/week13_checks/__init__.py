@@ -8,13 +8,13 @@ source notebook's hidden test cells call it with one line,
 inside `### BEGIN HIDDEN TESTS` markers. `make env` installs it (as the module
 `week13_checks`). Its checks are of two kinds:
 
-- `DECIDED_OUTSIDE` (Exercise 1): functions of a `Kernel` (_client.py). When grading, the
+- `DECIDED_OUTSIDE` (Exercises 1 and 2): functions of a `Kernel` (_client.py). When grading, the
   grader (coursetools/verdicts.py, in RobustExecute) runs them in its own process: they send
   data requests into the sandboxed kernel, get plain data back and decide against references
   computed here. The cell's own code is not run. In the source notebook (nbval, the instructor's
   run) `run()` gives them a `LocalKernel` on the notebook's globals: the same requests, the same
   verdict.
-- `IN_KERNEL` (Exercises 2 and 4, for now): functions of the notebook's namespace, run inside the
+- `IN_KERNEL` (Exercise 4, for now): functions of the notebook's namespace, run inside the
   grading kernel, which imports this package when it starts (`RobustExecute.hidden_modules`),
   before any student code, so the references captured in `_pristine` are the real ones even if
   a submission later monkeypatches torch, builtins or comparison functions.
@@ -28,8 +28,8 @@ from . import ex1, ex2, ex4
 from ._report import CheckFailed
 
 # The registries, by grade id: one dict per exercise module, no registration on import.
-DECIDED_OUTSIDE = {**ex1.CHECKS}
-IN_KERNEL = {**ex2.IN_KERNEL_CHECKS, **ex4.IN_KERNEL_CHECKS}
+DECIDED_OUTSIDE = {**ex1.CHECKS, **ex2.CHECKS}
+IN_KERNEL = {**ex4.IN_KERNEL_CHECKS}
 
 INTERRUPTED = "interrupted: your code ran past the cell's time limit (an endless loop, or far too much work)"
 
@@ -106,6 +106,8 @@ def run(grade_id, ns):
             raise CheckFailed(f"{grade_id}: {INTERRUPTED}") from None
         if message is not None:
             raise CheckFailed(message)
+        if grade_id.startswith("ex2_"):
+            _reference_training_until_the_cell_ends(ns)
         return
     fn = IN_KERNEL.get(grade_id)
     if fn is None:  # an instructor error, never a student's
@@ -122,8 +124,6 @@ def run(grade_id, ns):
         raise CheckFailed(
             f"{grade_id}: your code raised {P.type(e).__name__}: {e}"
         ) from None
-    if grade_id.startswith("ex2_"):
-        _reference_training_until_the_cell_ends(ns)
 
 
 def _reference_training_until_the_cell_ends(ns):

@@ -80,6 +80,7 @@ class Kernel:
     def __init__(self):
         self._handles = 0
         self._prefix = f"h{secrets.token_hex(4)}_"  # handles of one check never name another check's objects
+        self._defined = set()  # fixtures sent to the kernel by this check
 
     def _send(self, request):
         raise NotImplementedError
@@ -101,6 +102,18 @@ class Kernel:
     def path(self, name):
         """A path beside the input files, not written."""
         return value(self.call("path", name=name), str)
+
+    def fixture(self, name, sources, function, **kwargs):
+        """Call `function(ns, **kwargs)` of the fixture `name`: code (sources, as text) that builds
+        a check's inputs in the kernel, calls the student's code and returns plain data. The sources
+        are sent once per check."""
+        if name not in self._defined:
+            self.call("define", name=name, sources=list(sources))
+            self._defined.add(name)
+        d = self.call("call", fixture=name, function=function, kwargs=kwargs)
+        if kind(d) != "data":
+            raise Malformed(f"expected the data of {function}, got {type_name(d)}")
+        return d.get("value")
 
     def item(self, handle, index):
         return self.call("item", obj=handle, index=index)
@@ -147,10 +160,30 @@ def kind(d):
     return d.get("kind") if type(d) is dict else None
 
 
+def pairs(d):
+    """The (key, value) descriptions of a described mapping."""
+    if kind(d) != "mapping" or type(d.get("items")) is not list:
+        raise Malformed(f"expected a mapping, got {type_name(d)}")
+    out = []
+    for pair in d["items"]:
+        if type(pair) is not list or len(pair) != 2:
+            raise Malformed("a mapping's item is not a pair")
+        out.append((pair[0], pair[1]))
+    return out
+
+
+def lookup(d, key):
+    """The description of the value under the string `key` of a described mapping, or None."""
+    for k, v in pairs(d):
+        if kind(k) == "str" and k.get("value") == key:
+            return v
+    return None
+
+
 def type_name(d):
     """The Python type name the kernel reported."""
     k = kind(d)
-    if k == "tensor" or k == "other":
+    if k in ("tensor", "other", "mapping", "npscalar"):
         return str(d.get("type"))
     return {"none": "NoneType"}.get(k, str(k))
 

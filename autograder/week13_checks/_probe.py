@@ -21,6 +21,7 @@ MAX_ITEMS = 1_000  # elements of one list or tuple, and batches of one DataLoade
 MAX_MESSAGE = 500  # characters of an exception's message
 
 _objects = {}  # handle -> object built by a request
+_fixtures = {}  # name -> namespace of a fixture's sources (code of the check's inputs, sent as text)
 _folder = []  # the request files' folder, made on first use
 
 
@@ -50,7 +51,8 @@ def _decode(arg):
 
 def describe(value, depth=0):
     """Plain data about `value`: what the grader may compare. Tensors are described through the
-    C methods of torch's TensorBase, lists and tuples element by element (three levels deep)."""
+    C methods of torch's TensorBase, NumPy arrays and scalars through their own `tolist`/`item`,
+    lists, tuples and mappings element by element (four levels deep)."""
     import torch
     kind = type(value)
     if isinstance(value, torch.Tensor):
@@ -65,10 +67,33 @@ def describe(value, depth=0):
     if value is None or kind in (bool, int, float, str):
         return {"kind": "none" if value is None else kind.__name__,
                 "value": value[:MAX_MESSAGE * 20] if kind is str else value}
-    if kind in (list, tuple) and depth < 3:
+    numpy = _numpy()
+    if numpy is not None and kind is numpy.ndarray:
+        out = {"kind": "ndarray", "dtype": str(value.dtype), "shape": list(value.shape)}
+        if value.size <= MAX_VALUES and value.dtype.kind in "biuf":
+            out["values"] = value.tolist()
+        return out
+    if numpy is not None and isinstance(value, numpy.generic):
+        return {"kind": "npscalar", "type": kind.__name__, "number": isinstance(value, numpy.number)
+                and value.dtype.kind in "iuf", "value": value.item() if value.dtype.kind in "biuf" else None}
+    if kind in (list, tuple) and depth < 4:
         return {"kind": kind.__name__, "length": len(value),
                 "items": [describe(v, depth + 1) for v in value[:MAX_ITEMS]]}
+    if _is_mapping(value) and depth < 4:
+        pairs = list(value.items())
+        return {"kind": "mapping", "type": kind.__name__, "length": len(pairs),
+                "items": [[describe(k, depth + 1), describe(v, depth + 1)] for k, v in pairs[:MAX_ITEMS]]}
     return {"kind": "other", "type": kind.__name__}
+
+
+def _numpy():
+    import sys
+    return sys.modules.get("numpy")
+
+
+def _is_mapping(value):
+    from collections.abc import Mapping
+    return isinstance(value, Mapping)
 
 
 def _run(ns, op):
@@ -87,6 +112,14 @@ def _run(ns, op):
         obj = ns[op["name"]](*_decode(op.get("args", [])), **_decode(op.get("kwargs", {})))
         _objects[op["bind"]] = obj
         return {"kind": "other", "type": type(obj).__name__}
+    if what == "define":  # the code that builds a check's inputs in the kernel (no expected value in it)
+        fixture = {"__name__": f"__w13_fixture_{op['name']}__", "describe": describe}
+        for i, source in enumerate(op["sources"]):
+            exec(compile(source, f"<week13 fixture {op['name']} {i}>", "exec"), fixture)
+        _fixtures[op["name"]] = fixture
+        return {"kind": "none", "value": None}
+    if what == "call":  # a fixture function: it calls the student's code and returns plain data
+        return {"kind": "data", "value": _fixtures[op["fixture"]][op["function"]](ns, **op.get("kwargs", {}))}
     obj = _objects[op["obj"]]
     if what == "item":
         return describe(obj[op["index"]])

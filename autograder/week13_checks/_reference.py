@@ -1,13 +1,18 @@
 """Reference implementations of the contract's training functions.
 
-Hidden checks compare a submission against these, computed in the same
-kernel on the same inputs; they never compare against numbers a student
-could read off a visible test.
+Hidden checks compare a submission against these, on the same inputs; they never compare against
+numbers a student could read off a visible test. Exercise 4's checks run them in the grading
+kernel; Exercise 2's grader runs them in its own process for the expected values, and sends this
+file's text into the kernel too, where the student's compare_schedulers trains with them
+(_ex2_kernel.py). Sent as text, the file has no package: it then uses the builtins.
 """
 
 import torch
 
-from ._pristine import float, len
+try:
+    from ._pristine import float, len
+except ImportError:  # run from its text in the kernel, as a fixture of Exercise 2
+    pass
 
 
 def _batch_metrics(model, batch_x, batch_y, criterion):

@@ -1,69 +1,37 @@
-"""Hidden tests for Exercise 2: compare_schedulers.
+"""Hidden tests for Exercise 2: compare_schedulers, decided outside the kernel.
 
-The reference runs are computed here, with this module's own `train_epoch`
-and `evaluate` (the contract's definitions). The loaders serve their batches
-in a fixed order and draw from their own generator, so what is compared does
-not depend on how many random numbers a student's extra work draws (e.g. an
-extra pass over the training loader to log its accuracy). While the student's
-`compare_schedulers` runs, the notebook's `train_epoch` and `evaluate` are
-temporarily replaced by the same reference functions, so a mistake in
-Cell 4 costs points in Cell 4 only, and a `train_epoch` that returns
-constants cannot make a wrong `compare_schedulers` look right.
+Each check is a function of a `Kernel` (_client.py). It has the kernel run the student's
+compare_schedulers on inputs built by _ex2_kernel.py (sent as text, with the reference
+train_epoch and evaluate in the notebook's namespace while it runs), gets the histories back as
+plain data, and compares them with reference runs computed here, in the grader's process, with
+the same network, data and loaders (once per process: `reference` is cached). No object of the
+student's interpreter reaches these functions, and no expected value reaches the kernel.
 """
 
+import functools
 import math
+from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn as nn
-from torch.utils.data import DataLoader, Sampler, TensorDataset
 
-from . import _pristine as P
-from ._pristine import isinstance, list, range, sorted, type
-from ._report import CheckFailed, expect, is_mapping
+from . import _client as K
+from . import _ex2_kernel as fixture
+from ._report import CheckFailed, expect
 from ._reference import evaluate as ref_evaluate
 from ._reference import train_epoch as ref_train_epoch
 
 KEYS = ("lr", "train_loss", "test_loss", "test_acc")
 RUNS = ("constant", "cosine")
+_HERE = Path(__file__).parent
+SOURCES = tuple((_HERE / name).read_text() for name in ("_reference.py", "_ex2_kernel.py"))
 
 
-class _Net(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(6, 9), nn.Tanh(), nn.Linear(9, 3))
-
-    def forward(self, x):
-        return self.body(x)
-
-
-class _FixedOrder(Sampler):
-    """A shuffled order that is the same on every pass: extra passes draw no random numbers."""
-
-    def __init__(self, n):
-        self.order = torch.randperm(n, generator=torch.Generator().manual_seed(77)).tolist()
-
-    def __iter__(self):
-        return iter(self.order)
-
-    def __len__(self):
-        return len(self.order)
-
-
-def _loaders():
-    g = torch.Generator().manual_seed(1313)
-    X = torch.randn(90, 6, generator=g)
-    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).long() + (X[:, 3] > 1).long()
-    # 60 training rows in batches of 16 (16, 16, 16, 12); 30 test rows in batches of 20 (20, 10).
-    return (DataLoader(TensorDataset(X[:60], y[:60]), batch_size=16, sampler=_FixedOrder(60),
-                       generator=torch.Generator().manual_seed(0)),
-            DataLoader(TensorDataset(X[60:], y[60:]), batch_size=20, generator=torch.Generator().manual_seed(0)))
-
-
-def reference(epochs, lr, seed, cosine):
-    train_loader, test_loader = _loaders()
+@functools.cache
+def _reference(epochs, lr, seed, cosine):
+    train_loader, test_loader = fixture.loaders()
     torch.manual_seed(seed)
-    model = _Net()
+    model = fixture.Net()
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     criterion = nn.CrossEntropyLoss()
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs) if cosine else None
@@ -78,96 +46,103 @@ def reference(epochs, lr, seed, cosine):
         h["test_acc"].append(test_acc)
         if scheduler is not None:
             scheduler.step()
-    return h
+    return {k: tuple(v) for k, v in h.items()}
 
 
-class _Recorder:
-    """A make_model that remembers the initial weights of every model it makes."""
-
-    def __init__(self):
-        self.initial = []
-
-    def __call__(self):
-        net = _Net()
-        self.initial.append([P.values(p) for p in net.parameters()])
-        return net
+def reference(epochs, lr, seed, cosine):
+    """The expected history of one run (computed once per grading process, on one thread)."""
+    with _one_thread():
+        return _reference(epochs, lr, seed, cosine)
 
 
-def _call_with_reference_loops(ns, *args, **kwargs):
-    """The notebook's compare_schedulers(*args, **kwargs), with the reference train_epoch and
-    evaluate in the notebook's namespace while it runs (the student's own restored afterwards)."""
-    fn = ns["compare_schedulers"]
-    saved = {name: ns.get(name) for name in ("train_epoch", "evaluate")}
-    ns["train_epoch"], ns["evaluate"] = ref_train_epoch, ref_evaluate
-    try:
-        return fn(*args, **kwargs)
-    finally:
-        ns.update(saved)
+class _one_thread:
+    def __enter__(self):
+        self.threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+
+    def __exit__(self, *exc):
+        torch.set_num_threads(self.threads)
 
 
-def student_run(ns, runs=RUNS, keys=KEYS, make_model=_Net, **kwargs):
-    """Call the notebook's compare_schedulers with reference train_epoch/evaluate in place.
+def _run(k, **kwargs):
+    return k.fixture("ex2", SOURCES, "student_run", **kwargs)
 
-    Returns {run: {key: list of floats}} for the `runs` and `keys` a check compares, after
-    checking only those: a mistake in one key (e.g. the lr recorded as a list) costs the checks
-    that compare that key, not every check of the exercise. Values are read as numbers (the
-    visible test checks that they are Python floats)."""
-    train_loader, test_loader = _loaders()
-    result = _call_with_reference_loops(ns, make_model, train_loader, test_loader, **kwargs)
+
+def student_run(k, runs=RUNS, keys=KEYS, **kwargs):
+    """Have the kernel call the notebook's compare_schedulers (with reference train_epoch/evaluate).
+
+    Returns ({run: {key: list of floats}} for the `runs` and `keys` a check compares, the rest of
+    the fixture's data), after checking only those: a mistake in one key (e.g. the lr recorded as a
+    list) costs the checks that compare that key, not every check of the exercise. Values are read
+    as numbers (the visible test checks that they are Python floats)."""
+    data = _run(k, **kwargs)
+    expect(type(data) is dict, "the kernel's answer is not the fixture's data")
+    result = data.get("result")
     epochs = kwargs.get("epochs", 50)
-    expect(is_mapping(result), f"compare_schedulers should return a dict, got {type(result).__name__}")
-    names = sorted(P.list(result.keys())) if all_str(result) else None
+    expect(K.kind(result) == "mapping", f"compare_schedulers should return a dict, got {K.type_name(result)}")
+    names = sorted(kd.get("value") for kd, _ in K.pairs(result)) if all_str(result) else None
     expect(names == sorted(RUNS), f"compare_schedulers should return the keys 'constant' and 'cosine', got {names}")
     out = {}
     for run in runs:
-        h = result[run]
-        expect(is_mapping(h), f"result[{run!r}] should be a dict of lists, got {type(h).__name__}")
+        h = K.lookup(result, run)
+        expect(K.kind(h) == "mapping", f"result[{run!r}] should be a dict of lists, got {K.type_name(h)}")
         out[run] = {}
         for key in keys:
-            expect(key in h, f"result[{run!r}] is missing the key {key!r}")
-            out[run][key] = _per_epoch(h[key], epochs, f"result[{run!r}][{key!r}]")
-    return out
+            values = K.lookup(h, key)
+            expect(values is not None, f"result[{run!r}] is missing the key {key!r}")
+            out[run][key] = _per_epoch(values, epochs, f"result[{run!r}][{key!r}]")
+    return out, data
 
 
 def _per_epoch(values, epochs, label):
-    """`values` read as `epochs` numbers; a CheckFailed that says what is wrong otherwise."""
-    if P.is_plain_tensor(values):
-        items = P.values(values)
-        items = items if type(items) is list else [items]
-    elif type(values) in (list, P.tuple) or isinstance(values, np.ndarray):
-        items = list(values)
+    """`values` (described) read as `epochs` numbers; a CheckFailed that says what is wrong otherwise."""
+    if K.is_plain_tensor(values):
+        items = K.values(values)
+        items = [{"kind": "float", "value": v} for v in (items if type(items) is list else [items])]
+    elif K.kind(values) in ("list", "tuple"):
+        items = K.items(values)
+        expect(values.get("length") == len(items), f"{label} has too many values")
+    elif K.kind(values) == "ndarray" and "values" in values:
+        items = values["values"] if type(values["values"]) is list else [values["values"]]
+        items = [{"kind": "float", "value": v} if type(v) in (int, float) else {"kind": "ndarray", "type": "ndarray"}
+                 for v in items]
     else:
         raise CheckFailed(f"{label} should be a list of {epochs} Python floats (one per epoch), "
-                          f"got a {type(values).__name__}")
-    expect(P.len(items) == epochs, f"{label} should be a list of {epochs} Python floats (one per epoch), "
-                                   f"got {P.len(items)} values")
+                          f"got a {K.type_name(values)}")
+    expect(len(items) == epochs, f"{label} should be a list of {epochs} Python floats (one per epoch), "
+                                 f"got {len(items)} values")
     out = []
     for v in items:
-        if type(v) in (P.float, P.int) or isinstance(v, np.number):
-            out.append(P.float(v))
-        elif P.is_plain_tensor(v) and P.shape_of(v) in ((), (1,)):
-            value = P.values(v)
-            out.append(P.float(value[0] if type(value) is list else value))
+        if K.kind(v) in ("float", "int") and type(v.get("value")) in (int, float):
+            out.append(float(v["value"]))
+        elif K.kind(v) == "npscalar" and v.get("number") is True and type(v.get("value")) in (int, float):
+            out.append(float(v["value"]))
+        elif K.is_plain_tensor(v) and K.shape_of(v) in ((), (1,)):
+            value = K.values(v)
+            value = value[0] if type(value) is list else value
+            expect(type(value) in (int, float), f"{label} should hold numbers")
+            out.append(float(value))
         else:
-            raise CheckFailed(f"{label} should hold Python floats, got {type(v).__name__}" + _float_hint(v))
+            raise CheckFailed(f"{label} should hold Python floats, got {K.type_name(v)}" + _float_hint(v))
     return out
 
 
 def all_str(d):
-    return P.all(type(k) is P.str for k in d.keys())
+    return all(K.kind(kd) == "str" for kd, _ in K.pairs(d))
+
+
+def close(a, b, rtol, atol):
+    """|a - b| <= atol + rtol |b| for two plain Python numbers; NaN is never close."""
+    return math.isfinite(a) and abs(a - b) <= atol + rtol * abs(b)
 
 
 def compare(got, want, run, keys, setting):
     for key in keys:
-        for epoch, (g, w) in enumerate_pairs(got[key], want[key]):
-            if not P.close(g, w, rtol=1e-5, atol=1e-7):
+        for epoch, (g, w) in enumerate(zip(got[key], want[key])):
+            if not close(g, w, rtol=1e-5, atol=1e-7):
                 raise CheckFailed(
                     f"{run} run, {setting}: {key} in epoch {epoch + 1} should be {w:.6g}, got {g:.6g}"
                     + _hint(run, key, epoch))
-
-
-def enumerate_pairs(a, b):
-    return P.enumerate(P.zip(a, b))
 
 
 def _hint(run, key, epoch):
@@ -189,83 +164,71 @@ def _hint(run, key, epoch):
 
 
 def _float_hint(v):
-    return " (scheduler.get_last_lr() returns a list: take its [0])" if type(v) is list else " (use float(...))"
+    return (" (scheduler.get_last_lr() returns a list: take its [0])" if K.type_name(v) == "list"
+            else " (use float(...))")
 
 
-def lr_schedule(ns):
+def lr_schedule(k):
     epochs, lr = 7, 0.02
-    got = student_run(ns, keys=("lr",), epochs=epochs, lr=lr, seed=5)
+    got, _ = student_run(k, keys=("lr",), epochs=epochs, lr=lr, seed=5)
     for run in RUNS:
         compare(got[run], reference(epochs, lr, 5, run == "cosine"), run, ("lr",), f"epochs={epochs}, lr={lr}")
 
 
-def constant_run(ns):
-    got = student_run(ns, runs=("constant",), keys=KEYS[1:], epochs=5, lr=0.01, seed=11)
+def constant_run(k):
+    got, _ = student_run(k, runs=("constant",), keys=KEYS[1:], epochs=5, lr=0.01, seed=11)
     compare(got["constant"], reference(5, 0.01, 11, False), "constant", KEYS[1:], "epochs=5, lr=0.01, seed=11")
 
 
-def cosine_run(ns):
-    got = student_run(ns, runs=("cosine",), keys=KEYS[1:], epochs=6, lr=0.03, seed=12)
+def cosine_run(k):
+    got, _ = student_run(k, runs=("cosine",), keys=KEYS[1:], epochs=6, lr=0.03, seed=12)
     compare(got["cosine"], reference(6, 0.03, 12, True), "cosine", KEYS[1:], "epochs=6, lr=0.03, seed=12")
 
 
-def arguments(ns):
+@functools.cache
+def _seeded_weights(seed):
+    torch.manual_seed(seed)
+    return fixture.initial_weights(fixture.Net())
+
+
+def arguments(k):
     """epochs, lr and seed are honoured, and each run is reseeded. Only the constant run's losses
     are compared here, so a mistake in the schedule costs the lr and cosine checks, not this one."""
-    got = student_run(ns, runs=("constant",), keys=KEYS[1:], epochs=3)  # lr and seed at their defaults
+    got, _ = student_run(k, runs=("constant",), keys=KEYS[1:], epochs=3)  # lr and seed at their defaults
     compare(got["constant"], reference(3, 1e-3, 0, False), "constant", KEYS[1:], "epochs=3 and the default lr and seed")
-    made = _Recorder()
-    a = student_run(ns, keys=("train_loss",), make_model=made, epochs=2, lr=0.05, seed=21)
+    a, data = student_run(k, keys=("train_loss",), record_models=True, epochs=2, lr=0.05, seed=21)
     compare(a["constant"], reference(2, 0.05, 21, False), "constant", ("train_loss",), "epochs=2, lr=0.05, seed=21")
-    expect(len(made.initial) == 2, f"compare_schedulers should call make_model() once per run (twice), "
-                                   f"called it {len(made.initial)} times")
-    torch.manual_seed(21)
-    seeded = [P.values(p) for p in _Net().parameters()]
-    expect(made.initial[0] == seeded and made.initial[1] == seeded,
+    made = data.get("initial")
+    expect(type(made) is list, "the kernel's answer lacks the models' initial weights")
+    expect(len(made) == 2, f"compare_schedulers should call make_model() once per run (twice), called it {len(made)} times")
+    seeded = _seeded_weights(21)
+    expect(made[0] == seeded and made[1] == seeded,
            "both runs should start from the weights torch.manual_seed(seed) gives: call torch.manual_seed(seed) "
            "right before make_model() in each run")
-    torch.manual_seed(999)  # the global generator's state before the call must not matter
-    torch.rand(7)
-    b = student_run(ns, runs=("constant",), keys=("train_loss",), epochs=2, lr=0.05, seed=21)
-    expect(P.all(P.close(x, y, rtol=0, atol=0) for x, y in P.zip(a["constant"]["train_loss"], b["constant"]["train_loss"])),
+    b, _ = student_run(k, runs=("constant",), keys=("train_loss",), noise=True, epochs=2, lr=0.05, seed=21)
+    expect(all(x == y for x, y in zip(a["constant"]["train_loss"], b["constant"]["train_loss"])),
            "two calls with the same seed should give identical runs (reseed inside compare_schedulers)")
-    other = student_run(ns, runs=("constant",), keys=("train_loss",), epochs=2, lr=0.05, seed=22)
-    expect(not P.close(other["constant"]["train_loss"][0], a["constant"]["train_loss"][0], rtol=0, atol=1e-9),
+    other, _ = student_run(k, runs=("constant",), keys=("train_loss",), epochs=2, lr=0.05, seed=22)
+    expect(not close(other["constant"]["train_loss"][0], a["constant"]["train_loss"][0], rtol=0, atol=1e-9),
            "a different seed should give a different run (use the seed argument)")
-    _same_shuffles(ns)
+    _same_shuffles(k)
 
 
-class _Logged(TensorDataset):
-    """A TensorDataset that records the index of every row it serves."""
-
-    def __init__(self, *tensors):
-        super().__init__(*tensors)
-        self.served = []
-
-    def __getitem__(self, index):
-        self.served.append(P.int(index))
-        return super().__getitem__(index)
-
-
-def _same_shuffles(ns):
+def _same_shuffles(k):
     """On a loader shuffled by the global generator (as Cell 3's is), both runs must see the same
     shuffles: each reseeds and then trains before the next run reseeds. Extra passes over the
     loader are fine (both runs make them); the runs are compared with each other, in either order."""
-    train_loader, test_loader = _loaders()
-    X, y = train_loader.dataset.tensors
-    logged = _Logged(X, y)
-    shuffled = DataLoader(logged, batch_size=16, shuffle=True)
-    _call_with_reference_loops(ns, _Net, shuffled, test_loader, epochs=2, lr=0.05, seed=21)
-    served = logged.served
-    half = P.len(served) // 2
-    expect(P.len(served) % 2 == 0 and served[:half] == served[half:],
+    served = _run(k, shuffled=True, epochs=2, lr=0.05, seed=21).get("served")
+    expect(type(served) is list and all(type(i) is int for i in served), "the kernel's answer lacks the rows served")
+    half = len(served) // 2
+    expect(len(served) % 2 == 0 and served[:half] == served[half:],
            "on a shuffled training loader the two runs saw different batches: a DataLoader with shuffle=True "
            "draws its order from the global generator, so call torch.manual_seed(seed) right before each run "
            "and train that run completely before seeding the next")
 
 
-# The checks that run inside the grading kernel, by grade id (they read the notebook's namespace).
-IN_KERNEL_CHECKS = {
+# The checks that are decided outside the kernel, by grade id (the grader sends their requests).
+CHECKS = {
     "ex2_hidden_lr": lr_schedule,
     "ex2_hidden_constant": constant_run,
     "ex2_hidden_cosine": cosine_run,

@@ -47,8 +47,9 @@ def test_every_exercise_1_check_passes_the_reference_through_the_probe(reference
 
 def test_the_registries_are_disjoint_and_cover_every_hidden_cell():
     outside, inside = set(week13_checks.DECIDED_OUTSIDE), set(week13_checks.IN_KERNEL)
-    assert not outside & inside
-    assert {g for g in outside | inside if g.startswith("ex1_")} == outside
+    hidden = {nbs.grade_id(c) for c in nbs.read(SOURCE_NB).cells if "### BEGIN HIDDEN TESTS" in c.source}
+    assert not outside & inside and outside | inside == hidden
+    assert outside == {g for g in hidden if g.startswith(("ex1_", "ex2_"))}
 
 
 @pytest.mark.parametrize("text, message", [
@@ -77,7 +78,12 @@ def test_a_raised_answer_names_the_exception_and_its_classes():
                                                      "exact": True}),
     (torch.nn.Parameter(torch.ones(1)), "tensor", {"exact": False, "type": "Parameter"}),
     ((1, 2.5, "a", None, True), "tuple", {"length": 5}),
-    (np.float32(1.0), "other", {"type": "float32"}),
+    (np.float32(1.0), "npscalar", {"type": "float32", "number": True, "value": 1.0}),
+    (np.bool_(True), "npscalar", {"number": False}),
+    (np.arange(3.0), "ndarray", {"dtype": "float64", "shape": [3], "values": [0.0, 1.0, 2.0]}),
+    ({"a": [1.5]}, "mapping", {"type": "dict", "items": [[{"kind": "str", "value": "a"},
+                                                          {"kind": "list", "length": 1,
+                                                           "items": [{"kind": "float", "value": 1.5}]}]]}),
     (object(), "other", {"type": "object"}),
 ])
 def test_the_probe_describes_values_as_plain_data(value, kind, extra):
@@ -186,3 +192,23 @@ def test_a_request_runs_the_probe_in_a_fresh_namespace_of_its_own():
     serve = ns["__w13_serve__"]
     exec(verdicts.request_code(json.dumps({"op": "len", "obj": "h1"})), ns)
     assert ns["__w13_serve__"] is serve and K.parse(ns[verdicts.REPLY]) == {"kind": "int", "value": 2}
+
+
+@pytest.fixture(scope="module")
+def reference2():
+    """The source notebook's Exercise 2 answer, run in a plain namespace."""
+    cell = next(c for c in nbs.read(SOURCE_NB).cells if nbs.grade_id(c) == "ex2_solution")
+    ns = {}
+    exec(compile("import math\nimport torch\nimport torch.nn as nn\n" + cell.source, "ex2_solution", "exec"), ns)
+    return ns
+
+
+def test_every_exercise_2_check_passes_the_reference_and_fails_forged_answers(reference2):
+    from week13_checks import ex2
+    for grade_id in ex2.CHECKS:
+        assert week13_checks.decide(grade_id, K.LocalKernel(reference2)) is None, grade_id
+    for forged in ("every answer says None", "answers that are not JSON", "an exception for every request",
+                   "a number where a dict belongs"):
+        for grade_id in ex2.CHECKS:
+            message = week13_checks.decide(grade_id, Scripted(reference2, FORGED[forged]))
+            assert message and "\n" not in message, (forged, grade_id)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from week13_checks import CheckFailed, _pristine as P, _report, ex2
+from week13_checks import CheckFailed, _pristine as P, _probe, _report, ex2
 
 
 @pytest.mark.parametrize("a, b, ok", [
@@ -67,32 +67,32 @@ def test_check_failed_is_one_short_line():
     [np.float32(0.1), torch.tensor(0.2), torch.tensor([0.3])],
 ])
 def test_per_epoch_accepts_numbers_in_everyday_containers(values):
-    out = ex2._per_epoch(values, 3, "lr")
+    out = ex2._per_epoch(_probe.describe(values), 3, "lr")
     assert [type(v) for v in out] == [float, float, float]
     assert out == pytest.approx([float(v) for v in np.asarray([float(x) for x in values])], rel=1e-6)
 
 
 def test_per_epoch_a_one_epoch_scalar_tensor():
-    assert ex2._per_epoch(torch.tensor(0.5), 1, "lr") == [0.5]
+    assert ex2._per_epoch(_probe.describe(torch.tensor(0.5)), 1, "lr") == [0.5]
 
 
 def test_per_epoch_a_list_of_lists_gets_the_get_last_lr_hint():
     with pytest.raises(CheckFailed, match=r"lr should hold Python floats, got list .*get_last_lr\(\) returns a list"):
-        ex2._per_epoch([[0.1], [0.05]], 2, "lr")
+        ex2._per_epoch(_probe.describe([[0.1], [0.05]]), 2, "lr")
 
 
 @pytest.mark.parametrize("values", [[0.1, 0.2], torch.tensor([0.1, 0.2]), np.array([0.1, 0.2, 0.3, 0.4])])
 def test_per_epoch_wrong_length(values):
     with pytest.raises(CheckFailed, match="should be a list of 3 Python floats .* got . values"):
-        ex2._per_epoch(values, 3, "lr")
+        ex2._per_epoch(_probe.describe(values), 3, "lr")
 
 
 @pytest.mark.parametrize("values", [{"a": 0.1}, "0.1,0.2", None])
 def test_per_epoch_not_a_sequence(values):
     with pytest.raises(CheckFailed, match="should be a list of 1 Python floats"):
-        ex2._per_epoch(values, 1, "lr")
+        ex2._per_epoch(_probe.describe(values), 1, "lr")
 
 
 def test_per_epoch_rejects_a_tensor_with_several_values_per_epoch():
     with pytest.raises(CheckFailed, match="got Tensor"):
-        ex2._per_epoch([torch.tensor([0.1, 0.2])], 1, "lr")
+        ex2._per_epoch(_probe.describe([torch.tensor([0.1, 0.2])]), 1, "lr")
