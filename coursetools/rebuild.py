@@ -180,20 +180,147 @@ def rebuild(release_nb: nbformat.NotebookNode,
     return nb, notes
 
 
-# Code that reaches into the kernel or the grader. The grader undoes what it can before every
-# test (coursetools/nbgrader_ext.py, autograder/grading_guard.py), but code running in the
-# grading kernel could, with enough effort, also attack that: such submissions are flagged so
-# that a person looks at them before the grade is published.
+# Code that reaches into the kernel or the grader. Verdicts of the checks decided outside the
+# kernel do not depend on it (coursetools/verdicts.py); the guard undoes what it can before the
+# other test cells (autograder/grading_guard.py). Such submissions are flagged so that a person
+# looks at them before the grade is published. The flags come from the parsed code of every cell
+# the student wrote (IPython's own transform first, so magics parse), with names resolved through
+# the cell's imports (`import sys as s; s.modules` is sys.modules), so spelling a module's name in
+# pieces still shows: dynamic imports and exec of computed code are flagged themselves. A cell
+# that does not parse is read as text with the patterns below.
 SUSPICIOUS = {
     "IPython hooks": r"input_transformers|ast_transformers|set_custom_exc|events\.register|register_magic",
     "the grader": r"grading_guard|week13_checks|__w13|autograder",
     "the interpreter": r"sys\.modules|sys\.settrace|sys\.setprofile|sys\.(?:display|except)hook|"
-                       r"\bbuiltins\b|__builtins__|os\._exit|\bctypes\b|gc\.get_objects",
+                       r"\bbuiltins\b|__builtins__|os\._exit|\bctypes\b|gc\.get_objects|_getframe|importlib",
 }
+_GRADER = re.compile(SUSPICIOUS["the grader"])
+# IPython's shell attributes a correct answer never needs (magics, `!cmd` and `%timeit` use others).
+_IPYTHON_HOOKS = {"input_transformers_cleanup", "input_transformers_post", "input_transformer_manager",
+                  "ast_transformers", "set_custom_exc", "events", "register_magic_function", "register_magics",
+                  "set_hook", "showtraceback", "_showtraceback", "user_ns_hidden", "display_formatter",
+                  "displayhook", "display_pub", "InteractiveTB", "excepthook", "run_cell", "run_cell_async",
+                  "transform_cell", "ex", "ev"}
+# Modules, and dotted names below them, that reach into the interpreter.
+_INTERPRETER = ("gc", "ctypes", "importlib", "builtins", "sys.modules", "sys._getframe", "sys.settrace",
+                "sys.setprofile", "sys.displayhook", "sys.excepthook", "sys.addaudithook", "sys.meta_path",
+                "sys.path_hooks", "sys.monitoring", "sys._current_frames", "threading.settrace",
+                "threading.setprofile", "os._exit", "inspect.currentframe", "inspect.stack", "inspect.trace",
+                "inspect.getouterframes", "inspect.getinnerframes", "_thread", "marshal", "types.FrameType",
+                "types.CodeType", "types.FunctionType")
+# Attributes of frames, tracebacks, generators and functions: the way into another function's state.
+_FRAME_ATTRIBUTES = {"f_back", "f_globals", "f_locals", "f_builtins", "f_code", "f_trace", "tb_frame", "gi_frame",
+                     "cr_frame", "ag_frame", "__globals__", "__code__", "__closure__", "__builtins__",
+                     "__subclasses__", "__mro__", "__bases__"}
+
+
+def _transformed(source: str) -> str:
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:
+        return source
+    try:
+        return TransformerManager().transform_cell(source)
+    except Exception:
+        return source
+
+
+def _under(name: str, prefixes) -> bool:
+    return any(name == p or name.startswith(p + ".") for p in prefixes)
+
+
+class _Reaches(ast.NodeVisitor):
+    """The flags of one parsed cell."""
+
+    def __init__(self):
+        self.flags: set[str] = set()
+        self.aliases: dict[str, str] = {}
+
+    def dotted(self, node) -> str | None:
+        parts = []
+        while isinstance(node, ast.Attribute):
+            parts.append(node.attr)
+            node = node.value
+        if not isinstance(node, ast.Name):
+            return None
+        parts.append(self.aliases.get(node.id, node.id))
+        return ".".join(reversed(parts))
+
+    def name(self, name: str) -> None:
+        if _GRADER.search(name):
+            self.flags.add("the grader")
+        if _under(name, _INTERPRETER):
+            self.flags.add("the interpreter")
+
+    def visit_Import(self, node):
+        for a in node.names:
+            self.aliases[(a.asname or a.name).split(".")[0]] = a.name if a.asname else a.name.split(".")[0]
+            self.name(a.name)
+
+    def visit_ImportFrom(self, node):
+        module = "." * node.level + (node.module or "")
+        for a in node.names:
+            self.aliases[a.asname or a.name] = f"{module}.{a.name}"
+            self.name(f"{module}.{a.name}")
+
+    def visit_Name(self, node):
+        self.name(self.aliases.get(node.id, node.id))
+        if node.id in ("__builtins__", "__import__"):
+            self.flags.add("the interpreter")
+
+    def visit_Attribute(self, node):
+        dotted = self.dotted(node)
+        if dotted:
+            self.name(dotted)
+        if node.attr in _FRAME_ATTRIBUTES:
+            self.flags.add("the interpreter")
+        if node.attr in _IPYTHON_HOOKS and isinstance(node.value, ast.Call) and \
+                self.dotted(node.value.func) == "get_ipython":
+            self.flags.add("IPython hooks")
+        self.generic_visit(node)
+
+    def visit_Call(self, node):
+        func = self.dotted(node.func)
+        args = node.args
+        if func in ("exec", "eval", "compile", "__import__") and args and not _is_str(args[0]):
+            self.flags.add("the interpreter")  # code or a module name computed at run time
+        if func in ("getattr", "setattr", "delattr", "hasattr") and len(args) >= 2:
+            if not _is_str(args[1]):
+                self.flags.add("the interpreter")  # an attribute name computed at run time
+            else:
+                owner = self.dotted(args[0])
+                if owner:
+                    self.name(f"{owner}.{args[1].value}")
+                if args[1].value in _FRAME_ATTRIBUTES or args[1].value in _IPYTHON_HOOKS and \
+                        isinstance(args[0], ast.Call) and self.dotted(args[0].func) == "get_ipython":
+                    self.flags.add("the interpreter" if args[1].value in _FRAME_ATTRIBUTES else "IPython hooks")
+        self.generic_visit(node)
+
+    def visit_Constant(self, node):
+        if isinstance(node.value, str) and _GRADER.search(node.value):
+            self.flags.add("the grader")
+
+
+def _is_str(node) -> bool:
+    return isinstance(node, ast.Constant) and isinstance(node.value, str)
+
+
+def reaches(source: str) -> set[str]:
+    """The flags of one cell's code: what it reaches that a correct answer never needs."""
+    try:
+        tree = ast.parse(_transformed(source))
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return {what for what, pattern in SUSPICIOUS.items() if re.search(pattern, source)}
+    visitor = _Reaches()
+    visitor.visit(tree)
+    return visitor.flags
 
 
 def suspicious(nb: nbformat.NotebookNode, release_nb: nbformat.NotebookNode) -> list[str]:
     """What the student's own code touches that a correct answer never needs (empty: nothing)."""
     fixed = {c.source for c in release_nb.cells if is_fixed(c)}
-    code = "\n".join(c.source for c in nb.cells if c.cell_type == "code" and c.source not in fixed)
-    return [what for what, pattern in SUSPICIOUS.items() if re.search(pattern, code)]
+    flags: set[str] = set()
+    for c in nb.cells:
+        if c.cell_type == "code" and c.source not in fixed:
+            flags |= reaches(c.source)
+    return [what for what in SUSPICIOUS if what in flags]

@@ -238,7 +238,8 @@ def test_code_that_reaches_into_the_kernel_is_flagged_for_review(robust_class):
     statuses = robust_class.statuses
     flagged = {s for s, st in statuses.items() if any(n.startswith("review by hand") for n in st.notes)}
     assert flagged == {"robust_custom_exc_hack", "robust_transformer_hack", "robust_event_hack",
-                       "robust_monkeypatch_hack", "robust_kernel_death", "robust_hidden_exit", "robust_registry_hack"}
+                       "robust_monkeypatch_hack", "robust_kernel_death", "robust_hidden_exit", "robust_registry_hack",
+                       "robust_frame_hack"}
     with open(root / f"grades_{ASSIGNMENT}.csv", newline="") as f:
         notes = {row["student"]: row["notes"] for row in csv.DictReader(f)}
     assert "review by hand: the code touches IPython hooks" in notes["robust_transformer_hack"]

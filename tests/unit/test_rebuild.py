@@ -209,11 +209,34 @@ def test_the_notebook_metadata_is_the_release_s(release, answered):
     ("import builtins\nbuiltins.isinstance = lambda *a: True", "the interpreter"),
     ("import os\nos._exit(0)", "the interpreter"),
     ("import ctypes", "the interpreter"),
+    # From the parsed code: names spelt in pieces, aliases, frames, attributes named at run time.
+    ("m = __import__('week' + '13_checks')", "the interpreter"),
+    ("import importlib\nimportlib.import_module('grading' + '_guard')", "the interpreter"),
+    ("import sys as s\ns.modules.clear()", "the interpreter"),
+    ("from sys import modules as m", "the interpreter"),
+    ("import sys\nf = sys._getframe(1)", "the interpreter"),
+    ("def f(g):\n    return g.f_back.f_globals", "the interpreter"),
+    ("x = getattr(torch, 'all' + 'close')", "the interpreter"),
+    ("exec(''.join(['pa', 'ss']))", "the interpreter"),
+    ("ip = get_ipython()\nget_ipython().set_custom_exc((), None)", "IPython hooks"),
+    ("getattr(get_ipython(), 'events').register('pre_run_cell', print)", "IPython hooks"),
+    ("name = 'week13_checks'", "the grader"),
 ])
 def test_suspicious_flags_code_that_reaches_into_the_kernel_or_the_grader(release, answered, nb, code, flag):
     answered.cells.insert(2, nb.code(code, cell_id="mine"))
     out, _notes = rb.rebuild(release, answered)
     assert rb.suspicious(out, release) == [flag]
+
+
+@pytest.mark.parametrize("code", [
+    "%timeit sum(range(10))\n!ls\nx = getattr(model, 'fc1')\nimport numpy as np\nprint(np.mean([1, 2]))",
+    "%matplotlib inline\nimport matplotlib.pyplot as plt\nmodules = [m for m in net.modules()]",
+    "def f(self):\n    return self.std.to(self.mean.device)\n",
+])
+def test_suspicious_leaves_everyday_code_alone(release, answered, nb, code):
+    answered.cells.insert(2, nb.code(code, cell_id="mine"))
+    out, _notes = rb.rebuild(release, answered)
+    assert rb.suspicious(out, release) == []
 
 
 def test_suspicious_flags_a_solution_cell_too(release, answered):
