@@ -57,12 +57,9 @@ def run_checks(ns):
     import week13_checks
 
     out = {}
-    for gid in CHECKS:
-        try:
-            week13_checks.IN_KERNEL[gid](ns)
-            out[gid] = "pass"
-        except Exception as e:
-            out[gid] = f"FAIL {type(e).__name__}: {str(e)[:160]}"
+    for gid in CHECKS:  # the grader's verdicts, the probe run in this process (week13_checks.run's path)
+        message = week13_checks.decide(gid, week13_checks._client.LocalKernel(ns))
+        out[gid] = "pass" if message is None else f"FAIL {message[:160]}"
     return out
 
 

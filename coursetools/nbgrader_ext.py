@@ -58,7 +58,7 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from nbgrader import utils
 
-from . import HIDDEN_MODULES
+from . import KERNEL_MODULES
 from . import outputs as out_limits
 from . import sanitize
 from . import rebuild as rb
@@ -214,16 +214,18 @@ class RobustExecute(Execute):
     notebook_timeout = Integer(600, help="Seconds for the whole notebook; later cells are not run.").tag(config=True)
     probe_timeout = Integer(5, help="Seconds a kernel has to answer after a timed-out cell.").tag(config=True)
     hidden_modules = List(
-        Unicode(), list(HIDDEN_MODULES),
+        Unicode(), list(KERNEL_MODULES),
         help="Modules the kernel imports when it starts, before any student code, so that they hold the "
-             "real torch and builtins: the guard first (it restores the kernel's state before each test "
-             "cell, see guard_module), then the hidden checks. Installed with the course (`make env`).",
+             "real torch and builtins: the guard (it restores the kernel's state before each test cell, "
+             "see guard_module). The hidden checks are not among them: they are decided in the grader's "
+             "process (outside_checks). Installed with the course (`make env`).",
     ).tag(config=True)
     outside_checks = Unicode(
         "week13_checks", help="The module whose DECIDED_OUTSIDE checks (by grade id) are decided in the grader's "
                               "process from plain data the kernel hands back (coursetools/verdicts.py), "
                               "instead of running the test cell's code in the kernel; '' runs every test "
-                              "cell in the kernel").tag(config=True)
+                              "cell in the kernel (then add the checks to hidden_modules and to "
+                              "SandboxedKernelManager.readable_modules)").tag(config=True)
     guard_module = Unicode(
         "grading_guard", help="The module (one of hidden_modules) whose restore(nonce, name) runs before "
                               "every graded test cell").tag(config=True)
@@ -368,11 +370,10 @@ class RobustExecute(Execute):
         try:
             message = await verdicts.decide_in_thread(checks, rb.grade_id(cell), kernel)
         except Exception as e:  # the kernel died (or the transport broke) while serving a request
-            cell.outputs = [verdicts.failed_output(f"{rb.grade_id(cell)}: the check could not finish")]
-            cell.outputs.append(error_output(
+            cell.outputs = [error_output(
                 "KernelDied", "the kernel died while running this cell (os._exit, a crash or too much memory); "
                               "the cells after it ran in a fresh kernel") if isinstance(e, _client.KernelDied)
-                else error_output("GradingError", f"the check stopped: {type(e).__name__}"))
+                else error_output("GradingError", f"the check stopped: {type(e).__name__}")]
             await self._restart_and_replay()
             return cell
         cell.outputs = [] if message is None else [verdicts.failed_output(message)]

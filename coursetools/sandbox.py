@@ -51,7 +51,7 @@ from pathlib import Path
 from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Float, Integer, List, Unicode
 
-from . import HIDDEN_MODULES
+from . import KERNEL_MODULES
 from . import safefiles
 
 UNSANDBOXED_VARIABLE = "WEEK13_UNSANDBOXED"  # read by nbgrader_config.py (the edge), never here
@@ -220,9 +220,10 @@ class SandboxedKernelManager(AsyncKernelManager):
         help="Host folders a sandboxed kernel sees read-only (a symbolic link is recreated as one); the "
              "Python of the kernel and the files of readable_modules are added").tag(config=True)
     readable_modules = List(
-        Unicode(), list(HIDDEN_MODULES),
+        Unicode(), list(KERNEL_MODULES),
         help="Modules the kernel imports from their installed location: their files (a package's folder) "
-             "are shown read-only at the same path").tag(config=True)
+             "are shown read-only at the same path. The guard only: the hidden checks stay outside "
+             "(they are decided in the grader's process)").tag(config=True)
     readable_paths = List(Unicode(), help="More host paths the sandbox shows read-only").tag(config=True)
     returned_files_limit = Integer(
         100, help="Most files the kernel wrote that are kept, in <graded folder>/kernel-output.zip, after "

@@ -2,6 +2,7 @@
 submissions (sample_submissions/hostile.py) graded by real nbgrader through grade-class."""
 
 import asyncio
+import importlib.util
 import ast
 import os
 import socket
@@ -100,6 +101,9 @@ def with_kernel(cwd, body, **traits):
     return asyncio.run(main())
 
 
+CHECKS_DIR = Path(importlib.util.find_spec("week13_checks").origin).parent
+
+
 @needs_bwrap
 def test_sandboxed_kernel_answers_and_is_confined(tmp_path):
     work = tmp_path / "course" / "autograded" / "student" / ASSIGNMENT
@@ -124,6 +128,11 @@ def test_sandboxed_kernel_answers_and_is_confined(tmp_path):
         results["omp"] = await _run(kc, "import os; print(os.environ.get('OMP_NUM_THREADS'))")
         results["hidden"] = await _run(kc, "import os; print({d: sorted(os.listdir(d)) if os.path.isdir(d) else None "
                                            "for d in ('/run', '/var', '/home')})")
+        # the hidden checks are decided outside: neither importable nor readable where they are installed
+        results["checks"] = await _run(kc, f"import importlib.util, os; print(importlib.util.find_spec('week13_checks'), "
+                                           f"os.path.exists({str(CHECKS_DIR)!r}), "
+                                           f"os.path.exists({str(CHECKS_DIR / 'ex1.py')!r}))")
+        results["guard"] = await _run(kc, "import grading_guard; print(grading_guard.__name__)")
         return results
 
     try:
@@ -155,6 +164,9 @@ def test_sandboxed_kernel_answers_and_is_confined(tmp_path):
     seen = ast.literal_eval(r["hidden"][1].strip())
     assert all(not entries for entries in seen.values()), seen
     assert any(Path(d).is_dir() and os.listdir(d) for d in seen), "the host has nothing to hide: the check proves nothing"
+    assert (CHECKS_DIR / "ex1.py").is_file(), "the hidden checks are installed here: the check below proves something"
+    assert r["checks"][:2] == ("ok", "None False False\n"), r["checks"]
+    assert r["guard"][:2] == ("ok", "grading_guard\n"), "the guard is the one grading module the kernel sees"
 
 
 @needs_bwrap

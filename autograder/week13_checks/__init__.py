@@ -6,18 +6,12 @@ source notebook's hidden test cells call it with one line,
     __import__("week13_checks").run("<grade id>", globals())
 
 inside `### BEGIN HIDDEN TESTS` markers. `make env` installs it (as the module
-`week13_checks`). Its checks are of two kinds:
-
-- `DECIDED_OUTSIDE` (Exercises 1 and 2): functions of a `Kernel` (_client.py). When grading, the
-  grader (coursetools/verdicts.py, in RobustExecute) runs them in its own process: they send
-  data requests into the sandboxed kernel, get plain data back and decide against references
-  computed here. The cell's own code is not run. In the source notebook (nbval, the instructor's
-  run) `run()` gives them a `LocalKernel` on the notebook's globals: the same requests, the same
-  verdict.
-- `IN_KERNEL` (Exercise 4, for now): functions of the notebook's namespace, run inside the
-  grading kernel, which imports this package when it starts (`RobustExecute.hidden_modules`),
-  before any student code, so the references captured in `_pristine` are the real ones even if
-  a submission later monkeypatches torch, builtins or comparison functions.
+`week13_checks`). Every check is a function of a `Kernel` (_client.py), registered by grade id in
+`DECIDED_OUTSIDE`. When grading, the grader (coursetools/verdicts.py, in RobustExecute) runs it
+in its own process: it sends data requests into the sandboxed kernel, gets plain data back and
+decides against references computed here; the cell's own code is not run, and the kernel never
+sees this package. In the source notebook (nbval, the instructor's own run) `run()` gives the
+check a `LocalKernel` on the notebook's globals: the same requests, the same verdict.
 
 A failing check raises `CheckFailed`, which IPython renders as one line
 (no traceback frames, no path, no hidden source).
@@ -27,9 +21,8 @@ from . import _client, _pristine as P
 from . import ex1, ex2, ex4
 from ._report import CheckFailed
 
-# The registries, by grade id: one dict per exercise module, no registration on import.
-DECIDED_OUTSIDE = {**ex1.CHECKS, **ex2.CHECKS}
-IN_KERNEL = {**ex4.IN_KERNEL_CHECKS}
+# The registry, by grade id: one dict per exercise module, no registration on import.
+DECIDED_OUTSIDE = {**ex1.CHECKS, **ex2.CHECKS, **ex4.CHECKS}
 
 INTERRUPTED = "interrupted: your code ran past the cell's time limit (an endless loop, or far too much work)"
 
@@ -99,31 +92,16 @@ def _one_line_errors_until_the_cell_ends():
 def run(grade_id, ns):
     """Run the hidden check `grade_id` against the notebook namespace `ns`."""
     _one_line_errors_until_the_cell_ends()
-    if grade_id in DECIDED_OUTSIDE:
-        try:
-            message = decide(grade_id, _client.LocalKernel(ns))
-        except KeyboardInterrupt:
-            raise CheckFailed(f"{grade_id}: {INTERRUPTED}") from None
-        if message is not None:
-            raise CheckFailed(message)
-        if grade_id.startswith("ex2_"):
-            _reference_training_until_the_cell_ends(ns)
-        return
-    fn = IN_KERNEL.get(grade_id)
-    if fn is None:  # an instructor error, never a student's
+    if grade_id not in DECIDED_OUTSIDE:  # an instructor error, never a student's
         raise KeyError(f"no hidden check registered for {grade_id!r}")
     try:
-        fn(ns)
-    except CheckFailed:
-        raise
+        message = decide(grade_id, _client.LocalKernel(ns))
     except KeyboardInterrupt:  # the cell's time limit interrupted the check: one line, no frames
         raise CheckFailed(f"{grade_id}: {INTERRUPTED}") from None
-    except NameError as e:
-        raise CheckFailed(f"{grade_id}: {e} (run the solution cell of this exercise first)") from None
-    except Exception as e:  # the submission raised: report it in one line
-        raise CheckFailed(
-            f"{grade_id}: your code raised {P.type(e).__name__}: {e}"
-        ) from None
+    if message is not None:
+        raise CheckFailed(message)
+    if grade_id.startswith("ex2_"):
+        _reference_training_until_the_cell_ends(ns)
 
 
 def _reference_training_until_the_cell_ends(ns):
@@ -145,4 +123,4 @@ def _reference_training_until_the_cell_ends(ns):
     shell.events.register("post_run_cell", restore)
 
 
-__all__ = ["run", "decide", "CheckFailed", "DECIDED_OUTSIDE", "IN_KERNEL"]
+__all__ = ["run", "decide", "CheckFailed", "DECIDED_OUTSIDE"]

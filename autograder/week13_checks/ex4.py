@@ -1,370 +1,172 @@
-"""Hidden tests for Exercise 4: get_device and fit.
+"""Hidden tests for Exercise 4: get_device and fit, decided outside the kernel.
 
-"Device-agnostic" is tested without a GPU by following every batch: fit gets
-real DataLoaders whose batches are registered as they are made, and a torch
-function mode follows them through every torch operation (a reshape, a dtype
-change, `.to(device)`, `.to(device, non_blocking=True)`,
-`torch.as_tensor(x, device=device)`, ...), remembering the device each was
-last moved to. The model records its mode, the grad mode and that record at
-every forward call, and whether backward reached that call (so an extra
-logging pass over a loader is told apart from training). When CUDA is
-available, the real CUDA path is run and compared too.
+Each check is a function of a `Kernel` (_client.py). It has the kernel call the student's
+get_device and fit on inputs built by _ex4_kernel.py (sent as text) and gets plain data back: what
+fit returned, described, and what the kernel observed while fit ran (where the model and every
+batch were moved, the mode and grad mode of every forward call). What fit computes is compared
+with reference runs computed here, in the grader's process, on the same data and initial weights
+(`metrics`, and on a GPU grader the real CUDA run). Where the device a batch was moved to, or the
+mode of a forward call, changes no number on a CPU, the observation is the only witness: it is
+made inside the student's interpreter, so a submission set on forging it could (the exercise
+text and the README say so); no expected value reaches the kernel.
 """
 
-import contextlib
-import copy
-import io
-import linecache
+import functools
+import math
 from itertools import groupby
+from pathlib import Path
 
 import torch
 import torch.nn as nn
-from torch.overrides import TorchFunctionMode
-from torch.utils.data import DataLoader, Sampler, TensorDataset
-from torch.utils.data import default_collate
-from torch.utils.weak import WeakIdKeyDictionary
 
-from . import _pristine as P
-from ._pristine import getattr, isinstance, len, list, range, sorted, type
-from ._report import CheckFailed, expect, expect_floats_per_epoch, is_mapping
+from . import _client as K
+from . import _ex4_kernel as fixture
 from ._reference import fit as ref_fit
+from ._report import CheckFailed, expect
 
 KEYS = ("train_loss", "test_loss", "test_acc")
-
-_MOVES = {torch.Tensor.to, torch.Tensor.cpu, torch.Tensor.cuda, torch.as_tensor, torch.asarray, torch.tensor}
-
-
-def _device_arg(args, kwargs):
-    """The device a Tensor.to / Module.to call asks for, or None (a dtype-only call)."""
-    candidates = list(args) + ([kwargs["device"]] if "device" in kwargs else [])
-    for a in candidates:
-        if isinstance(a, (P.str, torch.device)):
-            return torch.device(a)
-        if type(a) is P.int:
-            return torch.device("cuda", a)
-        if isinstance(a, torch.Tensor):
-            return P.device_of(a)
-    return None
+SOURCES = ((Path(__file__).parent / "_ex4_kernel.py").read_text(),)
 
 
-def _move_target(func, args, kwargs):
-    if func is torch.Tensor.cpu:
-        return torch.device("cpu")
-    if func is torch.Tensor.cuda:
-        return torch.device("cuda")
-    if func is torch.Tensor.to:
-        return _device_arg(args[1:], kwargs)
-    device = kwargs.get("device")
-    return torch.device(device) if device is not None else None
+def _run(k, function, **kwargs):
+    return k.fixture("ex4", SOURCES, function, **kwargs)
 
 
-def _tensors(obj, depth=0):
-    if isinstance(obj, torch.Tensor):
-        yield obj
-    elif depth < 3 and isinstance(obj, (P.list, P.tuple)):
-        for item in obj:
-            yield from _tensors(item, depth + 1)
-    elif depth < 3 and isinstance(obj, P.dict):
-        for item in obj.values():
-            yield from _tensors(item, depth + 1)
+def _no_cuda_error(data, device):
+    error = data.get("cuda_error") if type(data) is dict else None
+    if error is not None:
+        raise CheckFailed(f"fit was given device {device!r} but tried to use CUDA ({error}): move the "
+                          f"model and every batch with .to(device); never call .cuda() or name 'cuda' in fit")
 
 
-class _Follow(TorchFunctionMode):
-    """While active, follows registered batches through every torch operation: each result of
-    an operation on a batch gets the batch's (split, device it was last moved to)."""
-
-    def __init__(self):
-        super().__init__()
-        self.marks = WeakIdKeyDictionary()
-
-    def mark(self, batch, split):
-        for t in _tensors(batch):
-            self.marks[t] = (split, None)
-        return batch
-
-    def of(self, t):
-        return self.marks.get(t) if isinstance(t, torch.Tensor) else None
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        kwargs = kwargs or {}
-        out = func(*args, **kwargs)
-        source = next((m for m in (self.of(t) for t in _tensors(args)) if m is not None), None)
-        if source is None:
-            source = next((m for m in (self.of(t) for t in _tensors(kwargs)) if m is not None), None)
-        if source is not None:
-            target = _move_target(func, args, kwargs) if func in _MOVES else None
-            mark = (source[0], target if target is not None else source[1])
-            for t in _tensors(out):
-                self.marks[t] = mark
-        return out
-
-
-class _FixedOrder(Sampler):
-    """The same shuffled-looking order on every pass: extra passes draw no random numbers."""
-
-    def __init__(self, n, seed):
-        self.order = torch.randperm(n, generator=torch.Generator().manual_seed(seed)).tolist()
-
-    def __iter__(self):
-        return iter(self.order)
-
-    def __len__(self):
-        return len(self.order)
-
-
-def _loader(X, y, batch_size, split=None, follow=None, seed=None):
-    """A real DataLoader; with `follow`, every batch it makes is registered as coming from `split`."""
-    collate = default_collate if follow is None else (lambda batch: follow.mark(default_collate(batch), split))
-    sampler = _FixedOrder(len(y), seed) if seed is not None else None
-    return DataLoader(TensorDataset(X, y), batch_size=batch_size, sampler=sampler, collate_fn=collate,
-                      generator=torch.Generator().manual_seed(0))
-
-
-class _Net(nn.Module):
-    """A small classifier that records every forward call and every .to() call."""
-
-    def __init__(self, follow):
-        super().__init__()
-        self.body = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 2))
-        self.follow = follow
-        self.calls = []  # [training, grad enabled, split, moved to, reached by backward]
-        self.to_calls = []
-
-    def to(self, *args, **kwargs):
-        self.to_calls.append(_device_arg(args, kwargs))
-        return super().to(*args, **kwargs)
-
-    def forward(self, x):
-        split, moved = self.follow.of(x) or (None, None)
-        call = [self.training, torch.is_grad_enabled(), split, moved, False]
-        self.calls.append(call)
-        out = self.body(x)
-        if out.requires_grad:
-            out.register_hook(lambda grad: call.__setitem__(4, True) or grad)
-        return out
-
-
-class _Loss(nn.CrossEntropyLoss):
-    """Cross-entropy that records where each target batch was moved."""
-
-    def __init__(self, follow):
-        super().__init__()
-        self.follow = follow
-        self.targets = []
-
-    def forward(self, input, target):
-        self.targets.append(self.follow.of(target) or (None, None))
-        return super().forward(input, target)
-
-
-def _data(seed, n_train=44, n_test=30):
-    g = torch.Generator().manual_seed(seed)
-    X = torch.randn(n_train + n_test, 5, generator=g)
-    y = ((X[:, 0] - X[:, 2] + 0.5 * torch.randn(n_train + n_test, generator=g)) > 0).long()
-    return X[:n_train], y[:n_train], X[n_train:], y[n_train:]
-
-
-def _call_fit(ns, model, train, test, criterion, optimizer, epochs, device):
-    """The notebook's fit; a CUDA error while fit was given another device gets a one-line explanation."""
-    try:
-        return ns["fit"](model, train, test, criterion, optimizer, epochs, device)
-    except Exception as e:
-        if torch.device(device).type != "cuda" and "cuda" in P.str(e).lower():
-            raise CheckFailed(f"fit was given device {device!r} but tried to use CUDA ({type(e).__name__}): move the "
-                              f"model and every batch with .to(device); never call .cuda() or name 'cuda' in fit") from None
-        raise
-
-
-class _Run:
-    """A recording model and loss, followed loaders and an optimiser, for one fit call."""
-
-    def __init__(self, seed):
-        Xtr, ytr, Xte, yte = _data(seed)
-        self.follow = _Follow()
-        torch.manual_seed(seed)
-        self.model, self.criterion = _Net(self.follow), _Loss(self.follow)
-        self.train = _loader(Xtr, ytr, 16, "train", self.follow, seed=seed)  # batches of 16, 16, 12
-        self.test = _loader(Xte, yte, 20, "test", self.follow)  # batches of 20, 10
-        self.optimizer = torch.optim.SGD(self.model.parameters(), lr=0.1)
-
-    def fit(self, ns, epochs, device, call=None):
-        with self.follow:
-            return (call or _call_fit)(ns, self.model, self.train, self.test, self.criterion, self.optimizer,
-                                       epochs, device)
-
-    def devices_used(self):
-        """Every device fit moved the model, an input batch or a target batch to."""
-        moved = list(self.model.to_calls) + [c[3] for c in self.model.calls] + [t[1] for t in self.criterion.targets]
-        return [d for d in moved if d is not None]
+def _floats_per_epoch(values, epochs, label, hint):
+    """`values` (described) is a list of `epochs` Python floats; their values."""
+    got = (f"a list of {values.get('length')}" if K.kind(values) == "list" else f"a {K.type_name(values)}")
+    expect(K.kind(values) == "list" and values.get("length") == epochs,
+           f"{label} should be a list of {epochs} Python floats (one per epoch), got {got}")
+    out = []
+    for v in K.items(values):
+        if K.kind(v) != "float":
+            raise CheckFailed(f"{label} should hold Python floats, got {K.type_name(v)}{hint}")
+        out.append(K.value(v, float))
+    return out
 
 
 def _check_history(history, epochs):
-    expect(is_mapping(history), f"fit should return a dict, got {type(history).__name__}")
-    keys = sorted(P.list(history.keys())) if P.all(type(k) is P.str for k in history) else None
-    expect(keys is not None and P.all(k in keys for k in KEYS),
+    """The described history: a mapping with the KEYS, each a list of `epochs` floats; {key: values}."""
+    expect(K.kind(history) == "mapping", f"fit should return a dict, got {K.type_name(history)}")
+    keys = sorted(kd.get("value") for kd, _ in K.pairs(history)) \
+        if all(K.kind(kd) == "str" for kd, _ in K.pairs(history)) else None
+    expect(keys is not None and all(k in keys for k in KEYS),
            f"fit should return the keys {sorted(KEYS)} (more keys are fine), got {keys}")
-    for key in KEYS:
-        expect_floats_per_epoch(history[key], epochs, f"history[{key!r}]", lambda v: " (use loss.item())")
+    return {key: _floats_per_epoch(K.lookup(history, key), epochs, f"history[{key!r}]", " (use loss.item())")
+            for key in KEYS}
 
 
-def _fake_accelerators(cuda, mps):
-    """(object, attribute, stand-in) for every documented way to ask which accelerator there is."""
-    current = torch.device("cuda") if cuda else torch.device("mps") if mps else None
-    fakes = [(torch.cuda, "is_available", lambda: cuda), (torch.cuda, "device_count", lambda: 1 if cuda else 0),
-             (torch.backends.mps, "is_available", lambda: mps), (torch.backends.mps, "is_built", lambda: mps)]
-    if P.hasattr(torch, "mps") and P.hasattr(torch.mps, "device_count"):
-        fakes.append((torch.mps, "device_count", lambda: 1 if mps else 0))
-    if P.hasattr(torch, "accelerator"):
-        fakes += [(torch.accelerator, "is_available", lambda: current is not None),
-                  (torch.accelerator, "current_accelerator", lambda *a, **k: current),
-                  (torch.accelerator, "device_count", lambda: 0 if current is None else 1)]
-    # what a correct get_device may ask about the GPU it found (it prints its name, say)
-    for name, answer in (("get_device_name", "the grader's stand-in GPU"), ("current_device", 0),
-                         ("get_device_capability", (8, 0))):
-        if P.hasattr(torch.cuda, name):
-            fakes.append((torch.cuda, name, (lambda a: lambda *args, **kwargs: a)(answer)))
-    return fakes
+def get_device(k):
+    choices = _run(k, "device_choices")
+    expect(type(choices) is list and len(choices) >= 1, "the kernel's answer lacks get_device's choices")
+    wants = ((True, True, "cuda"), (True, False, "cuda"), (False, True, "mps"), (False, False, "cpu"))
+    for got, (cuda, mps, want) in zip(choices, wants):
+        expect(type(got) is dict and got.get("is_device") is True,
+               f"get_device should return a torch.device, got {got.get('type_name') if type(got) is dict else '?'}")
+        expect(got.get("device_type") == want, f"with cuda available={cuda} and mps available={mps}, get_device should "
+                                               f"pick {want!r}, got {got.get('device_type')!r} (check cuda first, "
+                                               f"then mps, then cpu)")
+    expect(len(choices) == len(wants), "the kernel's answer lacks get_device's choices")
 
 
-def _as_defined_now(fn, ns):
-    """get_device as its cell defines it when the cell runs now. A device decided once (a
-    module-level DEVICE, @functools.lru_cache, `from torch.cuda import is_available`) is then
-    decided under the stand-ins as it would be on that machine. The cell's text is the one
-    IPython ran (linecache); if it cannot run again, the function as it is."""
-    code = P.getattr(P.getattr(fn, "__wrapped__", fn), "__code__", None)
-    lines = linecache.getlines(code.co_filename) if code is not None else []
-    if not lines:
-        return fn
-    scope = P.dict(ns)
-    try:
-        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-            P.exec(P.compile("".join(lines), code.co_filename, "exec"), scope)
-    except Exception:
-        return fn
-    again = scope.get("get_device")
-    return again if P.callable(again) else fn
-
-
-def get_device(ns):
-    fn = ns["get_device"]
-    saved = [(obj, name, getattr(obj, name)) for obj, name, _ in _fake_accelerators(False, False)]
-    try:
-        # (True, True) cannot happen in one PyTorch build; cuda first is what the exercise asks.
-        for cuda, mps, want in ((True, True, "cuda"), (True, False, "cuda"), (False, True, "mps"), (False, False, "cpu")):
-            for obj, name, fake in _fake_accelerators(cuda, mps):
-                P.setattr(obj, name, fake)
-            got = _as_defined_now(fn, ns)()
-            expect(type(got) is torch.device, f"get_device should return a torch.device, got {type(got).__name__}")
-            expect(got.type == want, f"with cuda available={cuda} and mps available={mps}, get_device should pick "
-                                     f"{want!r}, got {got.type!r} (check cuda first, then mps, then cpu)")
-    finally:
-        for obj, name, real in saved:
-            P.setattr(obj, name, real)
-
-
-def moves_to_device(ns):
-    for device in ("cpu", torch.device("cpu")):
-        run = _Run(40)
-        run.fit(ns, 2, device)  # what fit returns is judged by ex4_hidden_metrics
-        expect(P.any(d == torch.device("cpu") for d in run.model.to_calls),
-               f"fit should move the model with model.to(device) (device given as {device!r})")
-        expect(len(run.model.calls) > 0, "fit should call the model on the batches")
-        for _, _, split, moved, _ in run.model.calls:
-            expect(moved == torch.device("cpu"),
-                   f"every {split} batch should be moved inside the loop with batch_x.to(device) "
-                   f"before calling the model (device given as {device!r})")
-        for split, moved in run.criterion.targets:
-            expect(moved == torch.device("cpu"),
-                   f"every {split} target batch should be moved with batch_y.to(device) (device given as {device!r})")
-    _uses_given_device(ns)
-    if torch.cuda.is_available():
-        _real_device_run(ns, torch.device("cuda"))
-
-
-def _uses_given_device(ns):
-    """fit trains on the device it is given, even when get_device() would pick another one.
-
-    On a CPU-only grader, a fit that calls get_device() itself would look right;
-    here get_device() answers "meta" while fit is given "cpu".
-    """
-    run = _Run(44)
-    had, saved = "get_device" in ns, ns.get("get_device")
-    ns["get_device"] = lambda: torch.device("meta")
-    try:
-        run.fit(ns, 1, "cpu", call=lambda ns, *args: ns["fit"](*args))
-    except Exception:  # a fit that moved things to "meta" fails on the way; what it moved is recorded
-        pass
-    finally:
-        if had:
-            ns["get_device"] = saved
-        else:
-            ns.pop("get_device", None)
-    elsewhere = [d for d in run.devices_used() if d.type != "cpu"]
+def moves_to_device(k):
+    for device, as_device in (("cpu", False), ("cpu", True)):
+        shown = repr(torch.device(device)) if as_device else repr(device)
+        data = _run(k, "moves", seed=40, epochs=2, device=device, as_device=as_device)
+        _no_cuda_error(data, device)
+        expect("cpu" in data.get("to_calls", []), f"fit should move the model with model.to(device) (device given as {shown})")
+        calls = data.get("calls", [])
+        expect(len(calls) > 0, "fit should call the model on the batches")
+        for _, _, split, moved, _ in calls:
+            expect(moved == "cpu", f"every {split} batch should be moved inside the loop with batch_x.to(device) "
+                                   f"before calling the model (device given as {shown})")
+        for split, moved in data.get("targets", []):
+            expect(moved == "cpu", f"every {split} target batch should be moved with batch_y.to(device) "
+                                   f"(device given as {shown})")
+    elsewhere = [d for d in _run(k, "given_device") if not str(d).startswith("cpu")]
     expect(elsewhere == [], "fit was given device 'cpu' but moved the model or the batches to the device get_device() "
                             "picks: use fit's device argument, do not call get_device() inside fit")
+    if torch.cuda.is_available():  # a GPU grader: the real CUDA run, compared with the CPU reference
+        _real_device_run(k, "cuda")
 
 
-def _real_device_run(ns, device):
-    """Run fit for real on `device` and compare with the CPU reference."""
-    Xtr, ytr, Xte, yte = _data(41)
-    torch.manual_seed(41)
-    base = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 2))
-    ref_model, model = copy.deepcopy(base), copy.deepcopy(base)
+@functools.cache
+def _device_reference():
+    model = fixture.device_model()
+    return ref_fit(model, *fixture.device_loaders(), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1),
+                   2, "cpu")
 
-    def loaders():
-        return DataLoader(TensorDataset(Xtr, ytr), batch_size=16), DataLoader(TensorDataset(Xte, yte), batch_size=20)
 
-    want = ref_fit(ref_model, *loaders(), nn.CrossEntropyLoss(), torch.optim.SGD(ref_model.parameters(), lr=0.1), 2, "cpu")
-    got = ns["fit"](model, *loaders(), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), 2, device)
-    _check_history(got, 2)
-    expect(P.all(P.device_of(p).type == device.type for p in model.parameters()),
-           f"after fit on {device.type}, the model's parameters should be on {device.type}")
+def _real_device_run(k, device):
+    data = _run(k, "device_run", device=device)
+    got = _check_history(data.get("history"), 2)
+    expect(data.get("parameter_devices") == [device],
+           f"after fit on {device}, the model's parameters should be on {device}")
+    want = _device_reference()
     for key in KEYS:
-        expect(P.all_close(got[key], want[key], rtol=1e-4, atol=1e-5),
-               f"on {device.type}, {key} should match the same run on the CPU")
+        expect(all(_close(g, w, rtol=1e-4, atol=1e-5) for g, w in zip(got[key], want[key])),
+               f"on {device}, {key} should match the same run on the CPU")
 
 
-def eval_mode(ns):
+def eval_mode(k):
     epochs = 3
-    run = _Run(42)
-    run.fit(ns, epochs, "cpu")
-    n_train, n_test = len(run.train), len(run.test)
-    trained = [c for c in run.model.calls if c[4]]  # calls whose output backward reached
-    test_calls = [c for c in run.model.calls if c[2] == "test"]
-    expect(P.all(c[2] == "train" for c in trained), "fit should train on the training batches only")
+    data = _run(k, "modes", epochs=epochs)
+    _no_cuda_error(data, "cpu")
+    calls, n_train, n_test = data.get("calls"), data.get("n_train"), data.get("n_test")
+    expect(type(calls) is list and all(type(c) is list and len(c) == 5 for c in calls)
+           and type(n_train) is int and type(n_test) is int, "the kernel's answer lacks the forward calls")
+    trained = [c for c in calls if c[4]]  # calls whose output backward reached
+    test_calls = [c for c in calls if c[2] == "test"]
+    expect(all(c[2] == "train" for c in trained), "fit should train on the training batches only")
     expect(len(trained) == epochs * n_train,
            f"fit should train (backward, one step per batch) on every training batch in each of the {epochs} epochs")
     # an extra evaluation (before training, say) is fine; each epoch must end with a whole test pass
     expect(len(test_calls) >= epochs * n_test and len(test_calls) % n_test == 0,
            "fit should evaluate on every test batch after each epoch")
-    expect(P.all(c[0] for c in trained),
+    expect(all(c[0] is True for c in trained),
            "training should run in model.train() mode in every epoch (call model.train() at the start of each epoch, "
            "since evaluation switched to eval mode)")
-    expect(not P.any(c[0] for c in test_calls), "evaluation should run in model.eval() mode")
-    expect(not P.any(c[1] for c in test_calls), "evaluation should run under torch.no_grad()")
-    order = ["train" if c[4] else "test" for c in run.model.calls if c[4] or c[2] == "test"]
-    runs = [(kind, len(list(calls))) for kind, calls in groupby(order)]  # alternating train and test runs
+    expect(not any(c[0] for c in test_calls), "evaluation should run in model.eval() mode")
+    expect(not any(c[1] for c in test_calls), "evaluation should run under torch.no_grad()")
+    order = ["train" if c[4] else "test" for c in calls if c[4] or c[2] == "test"]
+    runs = [(kind, len(list(group))) for kind, group in groupby(order)]  # alternating train and test runs
     if runs and runs[0][0] == "test":  # an evaluation before training
         runs = runs[1:]
     trains, tests = runs[0::2], runs[1::2]
-    expect(len(trains) == len(tests) == epochs and P.all(t == ("train", n_train) for t in trains)
-           and P.all(n % n_test == 0 for _, n in tests),
+    expect(len(trains) == len(tests) == epochs and all(t == ("train", n_train) for t in trains)
+           and all(n % n_test == 0 for _, n in tests),
            "each epoch should train on all training batches, then evaluate on the test batches")
 
 
-def metrics(ns):
+@functools.cache
+def _metrics_reference(epochs):
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        model = fixture.metrics_model()
+        return ref_fit(model, *fixture.metrics_loaders(), nn.CrossEntropyLoss(),
+                       torch.optim.Adam(model.parameters(), lr=0.02), epochs, "cpu")
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _close(a, b, rtol, atol):
+    return math.isfinite(a) and abs(a - b) <= atol + rtol * abs(b)
+
+
+def metrics(k):
     epochs = 3
-    Xtr, ytr, Xte, yte = _data(43, n_train=50, n_test=33)
-    torch.manual_seed(43)
-    base = nn.Sequential(nn.Linear(5, 6), nn.ReLU(), nn.Linear(6, 2))
-
-    def loaders():  # the same order on every pass; uneven last batches (50 = 3 x 16 + 2, 33 = 20 + 13)
-        return _loader(Xtr, ytr, 16, seed=5), _loader(Xte, yte, 20)
-
-    ref_model, model = copy.deepcopy(base), copy.deepcopy(base)
-    want = ref_fit(ref_model, *loaders(), nn.CrossEntropyLoss(), torch.optim.Adam(ref_model.parameters(), lr=0.02), epochs, "cpu")
-    got = _call_fit(ns, model, *loaders(), nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=0.02), epochs, "cpu")
-    _check_history(got, epochs)
+    data = _run(k, "metrics_run", epochs=epochs)
+    _no_cuda_error(data, "cpu")
+    got = _check_history(data.get("history"), epochs)
+    want = _metrics_reference(epochs)
     hints = {
         "train_loss": "the mean of the batch losses of the epoch's training batches (loss.item()), one optimiser step per batch",
         "test_loss": "the mean of the test batches' losses, measured after the epoch's training",
@@ -373,12 +175,12 @@ def metrics(ns):
     for key in KEYS:
         for epoch in range(epochs):
             g, w = got[key][epoch], want[key][epoch]
-            if not P.close(g, w, rtol=1e-5, atol=1e-7):
+            if not _close(g, w, rtol=1e-5, atol=1e-7):
                 raise CheckFailed(f"{key} in epoch {epoch + 1} should be {w:.6g}, got {g:.6g}: {hints[key]}")
 
 
-# The checks that run inside the grading kernel, by grade id (they read the notebook's namespace).
-IN_KERNEL_CHECKS = {
+# The checks that are decided outside the kernel, by grade id (the grader sends their requests).
+CHECKS = {
     "ex4_hidden_get_device": get_device,
     "ex4_hidden_moves_to_device": moves_to_device,
     "ex4_hidden_eval_mode": eval_mode,

@@ -59,7 +59,7 @@ def test_the_config_does_not_restate_robust_execute_defaults(course):
 def test_kernel_arguments_follow_hidden_modules():
     assert RobustExecute().extra_arguments == [
         "--HistoryManager.hist_file=:memory:", "--IPKernelApp.ignore_cwd=True",
-        "--IPKernelApp.exec_lines=['import grading_guard, week13_checks']"]
+        "--IPKernelApp.exec_lines=['import grading_guard']"]
     config = Config()
     config.RobustExecute.hidden_modules = ["grading_guard", "week14_checks"]
     assert RobustExecute(config=config).extra_arguments[-1] == "--IPKernelApp.exec_lines=['import grading_guard, week14_checks']"
