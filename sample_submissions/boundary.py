@@ -125,7 +125,9 @@ for _name, _target in _left.items():
 _os.mkfifo("pipe")
 _s = _socket.socket(_socket.AF_UNIX)
 _s.bind("left.sock")
-for _module in ("week13_checks", "grading_guard"):
+for _module in ("week13_checks", "grading_guard"):  # whichever grading module the kernel has
+    if _module not in _sys.modules:
+        continue
     _file = _Path(_sys.modules[_module].__file__)
     (_Path.cwd() / ("copy_of_" + _file.name)).write_text(_file.read_text())
 _Path("evil.html").write_text("<script>fetch('/api/contents')</script>")  # served to the instructor?
@@ -146,7 +148,9 @@ DISPLAY_HOOK_EX1 = {"ex1_solution": [
 
 PRINT_JOINED = '''
 import pathlib as _pl, sys as _sys
-for _module in ("week13_checks", "grading_guard"):
+for _module in ("week13_checks", "grading_guard"):  # whichever grading module the kernel has
+    if _module not in _sys.modules:
+        continue
     _file = _pl.Path(_sys.modules[_module].__file__)
     _files = sorted(_file.parent.rglob("*.py")) if _file.name == "__init__.py" else [_file]
     for _source in _files:

