@@ -210,7 +210,7 @@ def test_what_the_kernel_left_is_never_followed_and_never_reaches_feedback(grade
     assert "pipe (named pipe)" in review and "left.sock (socket)" in review
     folder = root / "autograded" / student / ASSIGNMENT
     with zipfile.ZipFile(folder / "kernel-output.zip") as kept:
-        assert sorted(kept.namelist()) == ["copy_of___init__.py", "copy_of_grading_guard.py", "evil.html"]
+        assert sorted(kept.namelist()) == ["copy_of_grading_guard.py", "evil.html"]  # the guard: the one grading module the kernel has
     assert sorted(p.name for p in folder.iterdir()) == ["data", "kernel-output.zip", NOTES_NAME, NOTEBOOK]
     for path in folder.rglob("*"):
         assert not path.is_symlink() and (path.is_file() or path.is_dir()), path
