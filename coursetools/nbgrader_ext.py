@@ -19,6 +19,9 @@ Sanitize step (`Autograde.sanitize_preprocessors`):
 Autograde step (`Autograde.autograde_preprocessors`):
 
 - `RobustExecute` (replaces nbgrader's Execute):
+  * a test cell whose check is in `week13_checks.DECIDED_OUTSIDE` (every hidden
+    cell) is not run: its verdict is decided in this process from plain data
+    the kernel hands back (coursetools/verdicts.py);
   * before every graded test cell, restores the kernel state that student
     code could have changed (autograder/grading_guard.py) and checks,
     through a nonce read back as a user expression, that the restore ran;
@@ -202,6 +205,12 @@ def error_output(ename: str, evalue: str) -> NotebookNode:
     return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
+def kernel_died() -> NotebookNode:
+    """The error of a cell during which the kernel died (in its own code or in a check's request)."""
+    return error_output("KernelDied", "the kernel died while running this cell (os._exit, a crash or too much "
+                                      "memory); the cells after it ran in a fresh kernel")
+
+
 def is_test_cell(cell: NotebookNode) -> bool:
     return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
 
@@ -370,10 +379,8 @@ class RobustExecute(Execute):
         try:
             message = await verdicts.decide_in_thread(checks, rb.grade_id(cell), kernel)
         except Exception as e:  # the kernel died (or the transport broke) while serving a request
-            cell.outputs = [error_output(
-                "KernelDied", "the kernel died while running this cell (os._exit, a crash or too much memory); "
-                              "the cells after it ran in a fresh kernel") if isinstance(e, _client.KernelDied)
-                else error_output("GradingError", f"the check stopped: {type(e).__name__}")]
+            cell.outputs = [kernel_died() if isinstance(e, _client.KernelDied)
+                            else error_output("GradingError", f"the check stopped: {type(e).__name__}")]
             await self._restart_and_replay()
             return cell
         cell.outputs = [] if message is None else [verdicts.failed_output(message)]
@@ -434,9 +441,7 @@ class RobustExecute(Execute):
             await super().async_execute_cell(cell, cell_index, execution_count, store_history)
             self._executed = max(self._executed, cell.get("execution_count") or 0)
         except DeadKernelError:
-            cell.outputs.append(error_output(
-                "KernelDied", "the kernel died while running this cell (os._exit, a crash or too much memory); "
-                              "the cells after it ran in a fresh kernel"))
+            cell.outputs.append(kernel_died())
             await self._restart_and_replay()
             return cell
         failed = any(o.output_type == "error" for o in cell.outputs)

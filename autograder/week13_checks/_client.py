@@ -16,7 +16,6 @@ What comes back is parsed as JSON only, bounded in size; anything else is a fail
 """
 
 import json
-import math
 import secrets
 
 from . import _probe
@@ -66,12 +65,8 @@ def parse(text):
         return reply["ok"]
     raised = reply.get("raised")
     if type(raised) is dict and type(raised.get("types")) is list and type(raised.get("message")) is str:
-        return _raise(Raised([str(t) for t in raised["types"]][:64], raised["message"][:_probe.MAX_MESSAGE]))
+        raise Raised([str(t) for t in raised["types"]][:64], raised["message"][:_probe.MAX_MESSAGE])
     raise Malformed("the kernel's answer has neither a result nor an exception")
-
-
-def _raise(error):
-    raise error
 
 
 class Kernel:
@@ -234,7 +229,3 @@ def _numbers(v):
     if type(v) in (int, float) or type(v) is bool:
         return v
     raise Malformed("a tensor's values are not numbers")
-
-
-def isfinite(v):
-    return math.isfinite(v)

@@ -13,6 +13,7 @@ import io
 import numpy as np
 
 from . import _client as K
+from . import _pristine as P
 from ._client import Raised
 from ._report import CheckFailed, expect
 
@@ -79,23 +80,14 @@ def _check_stat(k, ds, attr, want, n_features, what):
     expect(K.is_plain_tensor(got), f"self.{attr} should be a torch.Tensor, got {K.type_name(got)}")
     expect(K.dtype_of(got) == "torch.float32" and K.shape_of(got) == (n_features,),
            f"self.{attr} should be a float32 tensor of shape ({n_features},), got {K.dtype_of(got)} {K.shape_of(got)}")
-    expect(_all_close(K.values(got), [float(v) for v in want], rtol=1e-5, atol=1e-5), what)
-
-
-def _all_close(a, b, rtol, atol):
-    """Element-wise |a - b| <= atol + rtol |b| for equal-length (nested) lists of numbers; NaN is never close."""
-    if type(a) is list or type(b) is list:
-        return type(a) is list and type(b) is list and len(a) == len(b) and all(
-            _all_close(x, y, rtol, atol) for x, y in zip(a, b))
-    return (type(a) in (int, float) and np.isfinite(a) and type(b) in (int, float)
-            and abs(a - b) <= atol + rtol * abs(b))
+    expect(P.all_close(K.values(got), [float(v) for v in want], rtol=1e-5, atol=1e-5), what)
 
 
 def _check_rows(k, ds, features, labels, mean, std, context, strict=False):
     want = _standardised(features, np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64))
     for i in range(len(features)):
         x, y = _item(k, ds, i, features.shape[1], f"ds[{i}]", strict=strict)
-        expect(_all_close(x, want[i], rtol=1e-4, atol=1e-4),
+        expect(P.all_close(x, want[i], rtol=1e-4, atol=1e-4),
                f"{context}: ds[{i}][0] should be (row - mean) / std of row {i}")
         expect(y == int(labels[i]), f"{context}: ds[{i}][1] should be the row's target {int(labels[i])}, got {y}")
 
@@ -115,7 +107,7 @@ def statistics(k):
         _check_stat(k, ds, "mean", mean, n_features, f"self.mean should be each feature column's mean ({n_rows}-row file)")
         sample_std = features.std(axis=0, ddof=1)
         got_std = k.attr(ds, "std")
-        if K.is_plain_tensor(got_std) and _all_close(K.values(got_std), sample_std.tolist(), rtol=1e-4, atol=1e-6):
+        if K.is_plain_tensor(got_std) and P.all_close(K.values(got_std), sample_std.tolist(), rtol=1e-4, atol=1e-6):
             raise CheckFailed("self.std is the sample std (ddof=1); use the population std (ddof=0, unbiased=False), "
                               "as StandardScaler does")
         _check_stat(k, ds, "std", std, n_features, f"self.std should be each feature column's population std ({n_rows}-row file)")
@@ -129,7 +121,7 @@ def given_statistics(k):
     test = k.new("MyTabularDataset", test_path, mean=K.handle_attr(train, "mean"), std=K.handle_attr(train, "std"))
     own_mean = test_x.mean(axis=0)
     got_mean = k.attr(test, "mean")
-    if K.is_plain_tensor(got_mean) and _all_close(K.values(got_mean), own_mean.tolist(), rtol=1e-4, atol=1e-6):
+    if K.is_plain_tensor(got_mean) and P.all_close(K.values(got_mean), own_mean.tolist(), rtol=1e-4, atol=1e-6):
         raise CheckFailed("given mean and std were ignored: the test split recomputed its own statistics "
                           "(use the mean and std passed in)")
     given_mean, given_std = _own(k, train, "mean"), _own(k, train, "std")  # whatever the training split computed
@@ -168,7 +160,7 @@ def target_column(k):
         path, features, labels, names = _table(k, f"target_{name}.csv", 15, 5, at, target_name=name, seed=seed)
         ds = k.new("MyTabularDataset", path, target_column=name)
         mean = features.mean(axis=0)
-        expect(_all_close(_own(k, ds, "mean"), mean.tolist(), rtol=1e-5, atol=1e-5),
+        expect(P.all_close(_own(k, ds, "mean"), mean.tolist(), rtol=1e-5, atol=1e-5),
                f"with target_column={name!r} at position {at}, the features are all the other columns in file order "
                f"(do not assume the target is last)")
         _check_rows(k, ds, features, labels, mean, _own(k, ds, "std"), f"target column {name!r} at position {at}")
@@ -198,7 +190,7 @@ def indexing(k):
                 raise
             raise CheckFailed(f"ds[{idx}] on 9 rows should be ds[{row}] (negative indices count from the end, "
                               f"like a list's), but it raised IndexError") from None
-        expect(_all_close(x, want_x, rtol=0, atol=1e-6) and y == want_y,
+        expect(P.all_close(x, want_x, rtol=0, atol=1e-6) and y == want_y,
                f"ds[{idx}] on 9 rows should be ds[{row}] (negative indices count from the end, like a list's)")
     for idx in (9, 100, -10):
         try:
@@ -247,7 +239,7 @@ def loader(k):
                f"a DataLoader batch of y should be int64 of shape (B,), got {K.dtype_of(yb)} {_shape_text(yb)}")
         b = K.shape_of(xb)[0]
         expect(K.shape_of(yb) == (b,), "x and y batches should have the same batch size")
-        expect(_all_close(K.values(xb), want[rows:rows + b], rtol=0, atol=1e-6),
+        expect(P.all_close(K.values(xb), want[rows:rows + b], rtol=0, atol=1e-6),
                "DataLoader batches of x should stack ds[i][0] of the rows in order")
         expect(K.values(yb) == labels[rows:rows + b], "DataLoader batches of y should stack ds[i][1] of the rows in order")
         sizes.append(b)

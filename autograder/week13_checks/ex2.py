@@ -18,7 +18,9 @@ import torch.nn as nn
 from . import _client as K
 from . import _ex2_kernel as fixture
 from ._report import CheckFailed, expect
+from . import _pristine as P
 from ._reference import evaluate as ref_evaluate
+from ._reference import one_thread
 from ._reference import train_epoch as ref_train_epoch
 
 KEYS = ("lr", "train_loss", "test_loss", "test_acc")
@@ -51,17 +53,8 @@ def _reference(epochs, lr, seed, cosine):
 
 def reference(epochs, lr, seed, cosine):
     """The expected history of one run (computed once per grading process, on one thread)."""
-    with _one_thread():
+    with one_thread():
         return _reference(epochs, lr, seed, cosine)
-
-
-class _one_thread:
-    def __enter__(self):
-        self.threads = torch.get_num_threads()
-        torch.set_num_threads(1)
-
-    def __exit__(self, *exc):
-        torch.set_num_threads(self.threads)
 
 
 def _run(k, **kwargs):
@@ -131,15 +124,10 @@ def all_str(d):
     return all(K.kind(kd) == "str" for kd, _ in K.pairs(d))
 
 
-def close(a, b, rtol, atol):
-    """|a - b| <= atol + rtol |b| for two plain Python numbers; NaN is never close."""
-    return math.isfinite(a) and abs(a - b) <= atol + rtol * abs(b)
-
-
 def compare(got, want, run, keys, setting):
     for key in keys:
         for epoch, (g, w) in enumerate(zip(got[key], want[key])):
-            if not close(g, w, rtol=1e-5, atol=1e-7):
+            if not P.close(g, w, rtol=1e-5, atol=1e-7):
                 raise CheckFailed(
                     f"{run} run, {setting}: {key} in epoch {epoch + 1} should be {w:.6g}, got {g:.6g}"
                     + _hint(run, key, epoch))
@@ -209,7 +197,7 @@ def arguments(k):
     expect(all(x == y for x, y in zip(a["constant"]["train_loss"], b["constant"]["train_loss"])),
            "two calls with the same seed should give identical runs (reseed inside compare_schedulers)")
     other, _ = student_run(k, runs=("constant",), keys=("train_loss",), epochs=2, lr=0.05, seed=22)
-    expect(not close(other["constant"]["train_loss"][0], a["constant"]["train_loss"][0], rtol=0, atol=1e-9),
+    expect(not P.close(other["constant"]["train_loss"][0], a["constant"]["train_loss"][0], rtol=0, atol=1e-9),
            "a different seed should give a different run (use the seed argument)")
     _same_shuffles(k)
 

@@ -12,7 +12,6 @@ text and the README say so); no expected value reaches the kernel.
 """
 
 import functools
-import math
 from itertools import groupby
 from pathlib import Path
 
@@ -21,7 +20,9 @@ import torch.nn as nn
 
 from . import _client as K
 from . import _ex4_kernel as fixture
+from . import _pristine as P
 from ._reference import fit as ref_fit
+from ._reference import one_thread
 from ._report import CheckFailed, expect
 
 KEYS = ("train_loss", "test_loss", "test_acc")
@@ -111,7 +112,7 @@ def _real_device_run(k, device):
            f"after fit on {device}, the model's parameters should be on {device}")
     want = _device_reference()
     for key in KEYS:
-        expect(all(_close(g, w, rtol=1e-4, atol=1e-5) for g, w in zip(got[key], want[key])),
+        expect(all(P.close(g, w, rtol=1e-4, atol=1e-5) for g, w in zip(got[key], want[key])),
                f"on {device}, {key} should match the same run on the CPU")
 
 
@@ -147,18 +148,10 @@ def eval_mode(k):
 
 @functools.cache
 def _metrics_reference(epochs):
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
+    with one_thread():
         model = fixture.metrics_model()
         return ref_fit(model, *fixture.metrics_loaders(), nn.CrossEntropyLoss(),
                        torch.optim.Adam(model.parameters(), lr=0.02), epochs, "cpu")
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _close(a, b, rtol, atol):
-    return math.isfinite(a) and abs(a - b) <= atol + rtol * abs(b)
 
 
 def metrics(k):
@@ -175,7 +168,7 @@ def metrics(k):
     for key in KEYS:
         for epoch in range(epochs):
             g, w = got[key][epoch], want[key][epoch]
-            if not _close(g, w, rtol=1e-5, atol=1e-7):
+            if not P.close(g, w, rtol=1e-5, atol=1e-7):
                 raise CheckFailed(f"{key} in epoch {epoch + 1} should be {w:.6g}, got {g:.6g}: {hints[key]}")
 
 
