@@ -331,13 +331,20 @@ class RobustExecute(Execute):
         return nb, resources
 
     async def _run_quietly(self, code, timeout, user_expressions=None):
-        """Execute `code` outside the notebook's record; the reply, or None on timeout."""
-        try:
-            return await self.kc.execute_interactive(
-                code, silent=True, store_history=False, user_expressions=user_expressions or {},
-                timeout=timeout, output_hook=lambda msg: None)
-        except TimeoutError:
-            return None
+        """Execute `code` outside the notebook's record; the reply, or None on timeout. A request that
+        ipykernel aborted (it arrived in the window after an earlier request failed with stop_on_error,
+        a race in ipykernel 7) is sent again: it never ran."""
+        for _ in range(3):
+            try:
+                reply = await self.kc.execute_interactive(
+                    code, silent=True, store_history=False, user_expressions=user_expressions or {},
+                    timeout=timeout, output_hook=lambda msg: None, stop_on_error=False)
+            except TimeoutError:
+                return None
+            if reply.get("content", {}).get("status") != "aborted":
+                return reply
+            await asyncio.sleep(0.05)
+        return reply
 
     async def _restart_and_replay(self):
         self.log.warning("Restarting the kernel and replaying %d cells", len(self._replay))

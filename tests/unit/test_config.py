@@ -91,6 +91,24 @@ def test_the_guard_is_called_with_the_trait_names():
     assert sent["expressions"] == {"nonce": "__my_nonce__"}
 
 
+def test_a_quiet_request_that_ipykernel_aborted_is_sent_again():
+    """ipykernel 7 aborts a request that reaches it just after another failed with stop_on_error (a
+    race): the request never ran, so the grader sends it again instead of reading "aborted" as the
+    submission keeping the guard out (GradingInterference) or as a failed check."""
+    replies = [{"content": {"status": "aborted"}}, {"content": {"status": "ok", "user_expressions": {}}}]
+    sent = []
+
+    class AbortingOnceClient:
+        async def execute_interactive(self, code, **kw):
+            sent.append((code, kw["stop_on_error"], kw["silent"]))
+            return replies.pop(0)
+
+    step = RobustExecute()
+    step.kc = AbortingOnceClient()
+    assert asyncio.run(step._run_quietly("x = 1", 5))["content"]["status"] == "ok"
+    assert sent == [("x = 1", False, True)] * 2
+
+
 def test_the_guard_leaves_the_nonce_under_the_name_it_is_given():
     """In a child interpreter, as in a kernel: the guard's restore resets sys.settrace, which in the
     test process would switch off coverage for the rest of the run."""
