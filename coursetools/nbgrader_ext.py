@@ -235,6 +235,12 @@ class RobustExecute(Execute):
                               "instead of running the test cell's code in the kernel; '' runs every test "
                               "cell in the kernel (then add the checks to hidden_modules and to "
                               "SandboxedKernelManager.readable_modules)").tag(config=True)
+    reference_cache = Unicode(
+        ".reference_cache", help="Folder (relative to the course's root, or absolute) where the checks decided "
+                                 "outside keep their reference values between grading processes, so that "
+                                 "each student's process does not train them again; used only with a "
+                                 "sandboxed kernel that cannot see it; '' keeps them in memory only"
+    ).tag(config=True)
     guard_module = Unicode(
         "grading_guard", help="The module (one of hidden_modules) whose restore(nonce, name) runs before "
                               "every graded test cell").tag(config=True)
@@ -374,11 +380,24 @@ class RobustExecute(Execute):
                 task.cancel()
                 return None, False
 
+    def reference_folder(self):
+        """Where the checks keep reference values on disk, or None: only for a sandboxed kernel, and
+        only a folder its sandbox does not show (an unsandboxed kernel could write the values that
+        later students are compared with)."""
+        if not self.reference_cache or self._sandboxed is not True:
+            return None
+        folder = Path(_coursedir(self).root) / self.reference_cache
+        shows = getattr(self._km_seen, "shows", None)
+        return None if shows is None or shows(folder) else folder
+
     async def _decide_outside(self, cell, checks, remaining):
         """The test cell's verdict from plain data the kernel hands back; its code is not run. The
         guard still runs first, so that hooks a submission left (an input transformer that blanks
         every cell) do not cost a correct answer its points; the verdict never depends on it."""
         await self._guard()
+        use_folder = getattr(checks, "use_reference_folder", None)
+        if use_folder is not None:
+            use_folder(self.reference_folder())
         kernel = verdicts.GradingKernel(self._ask, asyncio.get_running_loop(),
                                         time.monotonic() + min(self.timeout or remaining, remaining))
         self._executed += 1

@@ -382,6 +382,15 @@ class SandboxedKernelManager(AsyncKernelManager):
                 out.append(path)
         return out
 
+    def shows(self, path) -> bool:
+        """Whether the running sandbox shows host `path` (or a folder above it) to the kernel;
+        True before a sandbox was made."""
+        shown = getattr(self, "_shown", None)
+        if shown is None:
+            return True
+        path = os.path.realpath(path)
+        return any(path == p or path.startswith(p.rstrip("/") + "/") for p in map(os.path.realpath, shown))
+
     def _wrap(self, kernel_cmd, cwd, folder):
         self._remove_cgroup()
         self._make_cgroups()
@@ -399,6 +408,7 @@ class SandboxedKernelManager(AsyncKernelManager):
         for path in in_tmp:  # a Python or the checks under the host's /tmp (e.g. a clone there), over the tmpfs
             sandbox += ["--ro-bind-try", path, path]
         sandbox += ["--bind", folder, folder]
+        self._shown = [*readable, folder, cwd, *self.writable_paths]
         # the kernel's folder: the throwaway copy, shown where the graded folder is
         sandbox += ["--bind", self._work_dir(cwd), cwd]
         for path in self.writable_paths:

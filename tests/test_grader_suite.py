@@ -54,6 +54,15 @@ def test_reference_gets_every_autograded_point(graded_class):
     assert ref.total == AUTO_MAX, ref.failures
 
 
+def test_the_class_computes_each_reference_value_once(graded_class):
+    """53 grading processes, one per notebook: the reference runs of Exercises 2 and 4 were kept in
+    the course's .reference_cache (the sandbox never shows it) for every process after the first."""
+    files = sorted((graded_class.course / ".reference_cache").glob("*/*.json"))
+    assert len({f.parent for f in files}) == 1, files  # one machine, one key
+    calls = sorted(json.loads(f.read_text())["key"] for f in files)
+    assert any("ex2" in c and "reference" in c for c in calls) and any("_metrics_reference" in c for c in calls), calls
+
+
 def test_untouched_release_gets_zero(graded_class):
     results = graded_class.results
     assert results["untouched_release"].total == 0

@@ -1,16 +1,12 @@
-"""References to builtins and torch internals, captured when the package is imported.
+"""References to builtins, captured when the package is imported, and the comparisons of numbers.
 
-The grader imports this package at kernel start, before student code runs.
-Checks call these instead of the public names, so a submission that
-replaces `torch.allclose`, `builtins.isinstance`, `float.__eq__`-like
-behaviour or `torch.Tensor.tolist` cannot change what a check sees.
-Comparisons are done on plain Python floats and ints.
+The checks run in the grader's process (they never enter the kernel), and in the source notebook
+beside the instructor's own code; they use these names instead of the public ones. Comparisons
+are done on plain Python floats and ints.
 """
 
 import builtins
 import math
-
-import torch
 
 type = builtins.type
 isinstance = builtins.isinstance
@@ -39,41 +35,6 @@ setattr = builtins.setattr
 exec = builtins.exec
 compile = builtins.compile
 callable = builtins.callable
-
-Tensor = torch.Tensor
-device = torch.device
-dtype_float32 = torch.float32
-dtype_int64 = torch.int64
-
-_TB = torch._C.TensorBase  # a C type: its methods cannot be replaced
-_tolist = _TB.tolist
-_detach = _TB.detach
-_cpu = _TB.cpu
-_dtype = _TB.dtype.__get__
-_shape = _TB.shape.__get__
-_device = _TB.device.__get__
-
-
-def is_plain_tensor(t):
-    """True for an exact torch.Tensor (no subclass, no lookalike)."""
-    return type(t) is Tensor
-
-
-def dtype_of(t):
-    return _dtype(t)
-
-
-def shape_of(t):
-    return tuple(_shape(t))
-
-
-def device_of(t):
-    return _device(t)
-
-
-def values(t):
-    """The numbers of an exact tensor, as nested Python lists (or a scalar)."""
-    return _tolist(_cpu(_detach(t)))
 
 
 def close(a, b, rtol=1e-5, atol=1e-6):

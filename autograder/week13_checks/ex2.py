@@ -4,24 +4,18 @@ Each check is a function of a `Kernel` (_client.py). It has the kernel run the s
 compare_schedulers on inputs built by _ex2_kernel.py (sent as text, with the reference
 train_epoch and evaluate in the notebook's namespace while it runs), gets the histories back as
 plain data, and compares them with reference runs computed here, in the grader's process, with
-the same network, data and loaders (once per process: `reference` is cached). No object of the
-student's interpreter reaches these functions, and no expected value reaches the kernel.
+the same network, data and loaders (once per machine: `reference` is `_cache.cached`, and torch is
+imported only to compute it). No object of the student's interpreter reaches these functions, and
+no expected value reaches the kernel.
 """
 
-import functools
 import math
 from pathlib import Path
 
-import torch
-import torch.nn as nn
-
+from . import _cache
 from . import _client as K
-from . import _ex2_kernel as fixture
 from ._report import CheckFailed, expect
 from . import _pristine as P
-from ._reference import evaluate as ref_evaluate
-from ._reference import one_thread
-from ._reference import train_epoch as ref_train_epoch
 
 KEYS = ("lr", "train_loss", "test_loss", "test_acc")
 RUNS = ("constant", "cosine")
@@ -29,32 +23,36 @@ _HERE = Path(__file__).parent
 SOURCES = tuple((_HERE / name).read_text() for name in ("_reference.py", "_ex2_kernel.py"))
 
 
-@functools.cache
-def _reference(epochs, lr, seed, cosine):
-    train_loader, test_loader = fixture.loaders()
-    torch.manual_seed(seed)
-    model = fixture.Net()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    criterion = nn.CrossEntropyLoss()
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs) if cosine else None
-    h = {k: [] for k in KEYS}
-    for epoch in range(epochs):
-        # The expected rate is the closed form of cosine annealing, not read back from the scheduler.
-        h["lr"].append(lr * 0.5 * (1 + math.cos(math.pi * epoch / epochs)) if cosine else lr)
-        train_loss, _ = ref_train_epoch(model, train_loader, criterion, optimizer)
-        test_loss, test_acc = ref_evaluate(model, test_loader, criterion)
-        h["train_loss"].append(train_loss)
-        h["test_loss"].append(test_loss)
-        h["test_acc"].append(test_acc)
-        if scheduler is not None:
-            scheduler.step()
-    return {k: tuple(v) for k, v in h.items()}
-
-
+@_cache.cached
 def reference(epochs, lr, seed, cosine):
-    """The expected history of one run (computed once per grading process, on one thread)."""
+    """The expected history of one run (on one thread, as in the grading kernel)."""
+    import torch
+    import torch.nn as nn
+
+    from . import _ex2_kernel as fixture
+    from ._reference import evaluate as ref_evaluate
+    from ._reference import one_thread
+    from ._reference import train_epoch as ref_train_epoch
+
+    h = {k: [] for k in KEYS}
     with one_thread():
-        return _reference(epochs, lr, seed, cosine)
+        train_loader, test_loader = fixture.loaders()
+        torch.manual_seed(seed)
+        model = fixture.Net()
+        optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+        criterion = nn.CrossEntropyLoss()
+        scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs) if cosine else None
+        for epoch in range(epochs):
+            # The expected rate is the closed form of cosine annealing, not read back from the scheduler.
+            h["lr"].append(lr * 0.5 * (1 + math.cos(math.pi * epoch / epochs)) if cosine else lr)
+            train_loss, _ = ref_train_epoch(model, train_loader, criterion, optimizer)
+            test_loss, test_acc = ref_evaluate(model, test_loader, criterion)
+            h["train_loss"].append(train_loss)
+            h["test_loss"].append(test_loss)
+            h["test_acc"].append(test_acc)
+            if scheduler is not None:
+                scheduler.step()
+    return h
 
 
 def _run(k, **kwargs):
@@ -173,8 +171,12 @@ def cosine_run(k):
     compare(got["cosine"], reference(6, 0.03, 12, True), "cosine", KEYS[1:], "epochs=6, lr=0.03, seed=12")
 
 
-@functools.cache
+@_cache.cached
 def _seeded_weights(seed):
+    import torch
+
+    from . import _ex2_kernel as fixture
+
     torch.manual_seed(seed)
     return fixture.initial_weights(fixture.Net())
 

@@ -11,18 +11,13 @@ made inside the student's interpreter, so a submission set on forging it could (
 text and the README say so); no expected value reaches the kernel.
 """
 
-import functools
+import os
 from itertools import groupby
 from pathlib import Path
 
-import torch
-import torch.nn as nn
-
+from . import _cache
 from . import _client as K
-from . import _ex4_kernel as fixture
 from . import _pristine as P
-from ._reference import fit as ref_fit
-from ._reference import one_thread
 from ._report import CheckFailed, expect
 
 KEYS = ("train_loss", "test_loss", "test_acc")
@@ -79,7 +74,7 @@ def get_device(k):
 
 def moves_to_device(k):
     for device, as_device in (("cpu", False), ("cpu", True)):
-        shown = repr(torch.device(device)) if as_device else repr(device)
+        shown = f"device(type={device!r})" if as_device else repr(device)  # as repr(torch.device(device))
         data = _run(k, "moves", seed=40, epochs=2, device=device, as_device=as_device)
         _no_cuda_error(data, device)
         expect("cpu" in data.get("to_calls", []), f"fit should move the model with model.to(device) (device given as {shown})")
@@ -94,12 +89,27 @@ def moves_to_device(k):
     elsewhere = [d for d in _run(k, "given_device") if not str(d).startswith("cpu")]
     expect(elsewhere == [], "fit was given device 'cpu' but moved the model or the batches to the device get_device() "
                             "picks: use fit's device argument, do not call get_device() inside fit")
-    if torch.cuda.is_available():  # a GPU grader: the real CUDA run, compared with the CPU reference
+    if _gpu_grader():  # a GPU grader: the real CUDA run, compared with the CPU reference
         _real_device_run(k, "cuda")
 
 
-@functools.cache
+def _gpu_grader():
+    """torch.cuda.is_available() in the grader's process, without importing torch where no GPU
+    driver is loaded (NVIDIA's /dev/nvidiactl, WSL's /dev/dxg, ROCm's /dev/kfd): torch's CUDA needs one."""
+    if not any(os.path.exists(p) for p in ("/dev/nvidiactl", "/dev/dxg", "/dev/kfd")):
+        return False
+    import torch
+    return torch.cuda.is_available()
+
+
+@_cache.cached
 def _device_reference():
+    import torch
+    import torch.nn as nn
+
+    from . import _ex4_kernel as fixture
+    from ._reference import fit as ref_fit
+
     model = fixture.device_model()
     return ref_fit(model, *fixture.device_loaders(), nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1),
                    2, "cpu")
@@ -146,8 +156,15 @@ def eval_mode(k):
            "each epoch should train on all training batches, then evaluate on the test batches")
 
 
-@functools.cache
+@_cache.cached
 def _metrics_reference(epochs):
+    import torch
+    import torch.nn as nn
+
+    from . import _ex4_kernel as fixture
+    from ._reference import fit as ref_fit
+    from ._reference import one_thread
+
     with one_thread():
         model = fixture.metrics_model()
         return ref_fit(model, *fixture.metrics_loaders(), nn.CrossEntropyLoss(),
