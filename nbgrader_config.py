@@ -79,7 +79,7 @@ c.Autograde.sanitize_preprocessors = [
     "coursetools.nbgrader_ext.RebuildFromRelease",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "nbgrader.preprocessors.OverwriteCells",
+    "coursetools.nbgrader_ext.OverwriteCellsQuietly",  # nbgrader #1961: no checksum warning for hidden cells
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [

@@ -58,7 +58,8 @@ from traitlets.log import get_logger
 from nbformat import read as _nbformat_read, v4 as nbformat_v4
 
 from nbgrader.coursedir import CourseDirectory
-from nbgrader.preprocessors import Execute, NbGraderPreprocessor
+from nbgrader.api import MissingEntry
+from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
 from nbgrader import utils
 
 from . import KERNEL_MODULES
@@ -195,6 +196,30 @@ class RebuildFromRelease(NbGraderPreprocessor):
             cell.id = "grading-notes"
             rebuilt.cells.insert(0, cell)
         return rebuilt, resources
+
+
+class OverwriteCellsQuietly(OverwriteCells):
+    """nbgrader's OverwriteCells without the false alarm of nbgrader #1961. A released test cell
+    lacks its hidden tests by design, so its checksum never matches the source cell's, and every
+    student's grading log carried one "Attribute 'checksum' ... has changed!" warning per hidden
+    cell (15 here), which hid the warnings that matter. A locked cell that is exactly the release's
+    version of its source cell (the source with the hidden region removed, as generate_assignment
+    made it) gets the source's text first, as OverwriteCells would give it; a cell that differs in
+    any other way is still reported and overwritten."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        if grade_id is not None and utils.is_locked(cell):
+            try:
+                source_cell = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id)
+            except MissingEntry:
+                source_cell = None
+            if source_cell is not None and source_cell.locked and cell.source != source_cell.source:
+                released = NotebookNode(source=source_cell.source)
+                ClearHiddenTests(config=self.config)._remove_hidden_test_region(released)
+                if cell.source == released.source:
+                    cell.source = source_cell.source
+        return super().preprocess_cell(cell, resources, cell_index)
 
 
 def nbformat_read(path: Path | str) -> NotebookNode:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 from limits import AUTO_MAX
-from trees import changed, checksums
+from trees import REFERENCE_CACHE, changed, checksums, stale_references
 
 from coursetools import ASSIGNMENT, NOTEBOOK, REPO, classgrade, grading
 from coursetools import notebooks as nbs
@@ -60,7 +60,7 @@ def _grade(root, grade, students):
     outside = root.parent / "outside.txt"
     outside.write_text("a file beside the course\n")
     own = {root / folder / s for s in students for folder in ("autograded", "feedback")}
-    skip = own | {root / "build"}
+    skip = own | {root / "build", root / REFERENCE_CACHE}  # the grader's reference values: recomputed below
     for folder in ("autograded", "feedback"):
         (root / folder).mkdir(exist_ok=True)
     listener = unix_listener(root / "build" / SOCKET_NAME)
@@ -74,7 +74,7 @@ def _grade(root, grade, students):
             reached = False
     finally:
         listener.close()
-    after = checksums(root, skip)
+    after = {**checksums(root, skip), **stale_references(root)}
     return out, changed(before, after), outside_before == _sha(outside), reached
 
 

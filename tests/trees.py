@@ -34,3 +34,27 @@ def checksums(root, skip=()):
 
 def changed(before, after):
     return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+
+REFERENCE_CACHE = ".reference_cache"  # RobustExecute.reference_cache: written by the grader, never by a kernel
+
+
+def stale_references(root):
+    """The files of the course's reference cache whose value is not what the check's own function
+    computes here (a poisoned or corrupt cache), as {path: "stale"}."""
+    import importlib
+    import json
+
+    out = {}
+    for path in sorted((Path(root) / REFERENCE_CACHE).glob("*/*.json")):
+        try:
+            stored = json.loads(path.read_text())
+            module, name, args = json.loads(stored["key"])
+            fn = getattr(importlib.import_module(module), name).__wrapped__
+            fresh = json.loads(json.dumps(fn(*args)))
+        except Exception as e:  # unreadable, or a key no check makes
+            out[f"{path.relative_to(root)}"] = f"unreadable ({type(e).__name__})"
+            continue
+        if stored.get("value") != fresh:
+            out[f"{path.relative_to(root)}"] = "stale"
+    return out

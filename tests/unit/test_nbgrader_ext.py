@@ -291,3 +291,62 @@ def test_a_test_cell_with_an_error_scores_zero_whatever_it_displayed(nb):
     passing.outputs = [new_output("execute_result", data={"text/plain": "1"}, execution_count=1)]
     passing, _ = ext.ErrorsScoreZero().preprocess_cell(passing, {}, 0)
     assert passing.outputs[0].output_type == "execute_result", "a cell without an error is left as it is"
+
+
+class _SourceCell:
+    def __init__(self, source, locked=True):
+        self.source, self.locked, self.cell_type, self.max_score = source, locked, "code", 4
+        self.checksum = None
+
+
+class _Gradebook:
+    def __init__(self, cells):
+        self.cells = cells
+
+    def find_source_cell(self, grade_id, notebook, assignment):
+        return self.cells[grade_id]
+
+    find_graded_cell = find_source_cell
+
+
+HIDDEN = 'assert f(1) == 2, "f(1) should be 2"\n### BEGIN HIDDEN TESTS\n__import__("checks").run("t1", globals())\n### END HIDDEN TESTS'
+RELEASED = 'assert f(1) == 2, "f(1) should be 2"'
+
+
+def _overwrite(source, log_lines):
+    """The cell `source` through OverwriteCellsQuietly, against a source cell with a hidden region."""
+    import logging
+
+    from nbformat.v4 import new_code_cell
+    from nbgrader import utils
+
+    from coursetools.nbgrader_ext import OverwriteCellsQuietly
+
+    step = OverwriteCellsQuietly()
+    source_cell = _SourceCell(HIDDEN)
+    meta = {"grade": True, "grade_id": "t1", "locked": True, "points": 4, "solution": False, "schema_version": 3}
+    reference = new_code_cell(HIDDEN, metadata={"nbgrader": dict(meta)})
+    source_cell.checksum = utils.compute_checksum(reference)
+    step.gradebook, step.notebook_id, step.assignment_id = _Gradebook({"t1": source_cell}), "nb", "a"
+
+    class Lines(logging.Handler):
+        def emit(self, record):
+            log_lines.append(record.getMessage())
+
+    step.log.addHandler(Lines())
+    cell, _ = step.preprocess_cell(new_code_cell(source, metadata={"nbgrader": dict(meta)}), {}, 0)
+    return cell
+
+
+def test_a_released_hidden_test_cell_is_restored_without_a_checksum_warning():
+    """nbgrader #1961: the release's copy of a hidden-test cell lacks the hidden region by design."""
+    lines = []
+    cell = _overwrite(RELEASED, lines)
+    assert cell.source == HIDDEN and lines == []
+
+
+def test_a_changed_locked_cell_is_still_reported_and_overwritten():
+    lines = []
+    cell = _overwrite('assert True  # the test, emptied', lines)
+    assert cell.source == HIDDEN
+    assert len(lines) == 1 and lines[0].startswith("Attribute 'checksum' for cell t1 has changed!")
