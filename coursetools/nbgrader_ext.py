@@ -434,7 +434,8 @@ class RobustExecute(Execute):
                             else error_output("GradingError", f"the check stopped: {type(e).__name__}")]
             await self._restart_and_replay()
             return cell
-        cell.outputs = [] if message is None else [verdicts.failed_output(message)]
+        visible = rb.grade_id(cell) in getattr(checks, "VISIBLE", ())
+        cell.outputs = [] if message is None else [verdicts.failed_output(message, visible)]
         if kernel.interrupted:
             await self.km.interrupt_kernel()
             if await self._run_quietly("pass", self.probe_timeout) is None:

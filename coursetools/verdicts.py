@@ -90,8 +90,12 @@ async def decide_in_thread(checks: Any, grade_id: str, kernel: GradingKernel) ->
     return await asyncio.to_thread(checks.decide, grade_id, kernel)
 
 
-def failed_output(message: str) -> NotebookNode:
-    """The error output of a failed check, as the kernel would render a CheckFailed."""
+def failed_output(message: str, visible: bool = False) -> NotebookNode:
+    """The error output of a failed check, as the kernel would render a CheckFailed, or for a
+    visible test cell the AssertionError its own code raises."""
+    if visible:
+        return nbformat.v4.new_output("error", ename="AssertionError", evalue=message,
+                                      traceback=[f"AssertionError: {message}"])
     return nbformat.v4.new_output("error", ename="CheckFailed", evalue=message,
                                   traceback=[f"Hidden test failed: {message}"])
 

@@ -18,11 +18,14 @@ A failing check raises `CheckFailed`, which IPython renders as one line
 """
 
 from . import _cache, _client, _pristine as P
-from . import ex1, ex2, ex4
+from . import ex1, ex2, ex4, visible
 from ._report import CheckFailed
 
 # The registry, by grade id: one dict per exercise module, no registration on import.
-DECIDED_OUTSIDE = {**ex1.CHECKS, **ex2.CHECKS, **ex4.CHECKS}
+DECIDED_OUTSIDE = {**ex1.CHECKS, **ex2.CHECKS, **ex4.CHECKS, **visible.CHECKS}
+# Of those, the visible test cells: students run them as written; when grading, their twins in
+# visible.py decide, and a failure shows as the cell's own AssertionError would.
+VISIBLE = frozenset(visible.CHECKS)
 
 INTERRUPTED = "interrupted: your code ran past the cell's time limit (an endless loop, or far too much work)"
 
@@ -129,4 +132,4 @@ def _reference_training_until_the_cell_ends(ns):
     shell.events.register("post_run_cell", restore)
 
 
-__all__ = ["run", "decide", "use_reference_folder", "CheckFailed", "DECIDED_OUTSIDE"]
+__all__ = ["run", "decide", "use_reference_folder", "CheckFailed", "DECIDED_OUTSIDE", "VISIBLE"]

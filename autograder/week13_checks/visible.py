@@ -1,0 +1,346 @@
+"""The visible tests, decided outside the kernel when grading (issue 18).
+
+A student runs a visible test cell as written (Validate, JupyterLab, the source notebook under
+nbval). When grading, the grader does not run it: the check of the same grade id here asks the
+kernel to build what the cell builds and to call the student's code (_visible_kernel.py, sent as
+text), gets plain data back and decides with the cell's own assertions and messages, against
+values computed here (the task's data, the outer sum's algebra, the gradients' formulas). A
+correct answer passes both, a wrong one fails both, with the same message; the kernel can only
+change the data it hands back, and handing back the right data takes computing it.
+
+Where the cell's assertion compares numbers within a tolerance, the twin uses the same or a
+looser one when the cell compares two float32 computations and this side computes in float64.
+"""
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from . import _cache
+from . import _client as K
+from ._report import CheckFailed, expect
+
+SOURCES = ((Path(__file__).parent / "_visible_kernel.py").read_text(),)
+
+
+def _run(k, function, **kwargs):
+    data = k.fixture("visible", SOURCES, function, **kwargs)
+    expect(type(data) is dict or type(data) is list, "the kernel's answer is not the fixture's data")
+    return data
+
+
+# --- reading described values the way the visible cell's expressions read the objects ---
+
+def _shape(d):
+    """tuple(obj.shape) of a tensor or an array; None for anything else."""
+    if K.kind(d) in ("tensor", "ndarray") and type(d.get("shape")) is list:
+        return tuple(d["shape"])
+    return None
+
+
+def _torch_dtype(d):
+    """obj.dtype as torch names it, for a tensor; None for anything else (an array's dtype is no torch dtype)."""
+    return K.dtype_of(d) if K.kind(d) == "tensor" else None
+
+
+def _array(d):
+    """The numbers of a tensor or an array, as float64; None when they did not cross."""
+    if K.kind(d) not in ("tensor", "ndarray") or "values" not in d:
+        return None
+    try:
+        return np.asarray(d["values"], dtype=np.float64).reshape(_shape(d))
+    except (TypeError, ValueError):
+        return None
+
+
+def _number(d):
+    """The value of `obj == n` where obj is a plain number, a NumPy scalar, or a one-element tensor
+    or array (their comparison is truthy exactly then); None for anything else."""
+    if K.kind(d) in ("int", "float", "bool") or (K.kind(d) == "npscalar" and d.get("number")):
+        value = d.get("value")
+        return value if type(value) in (int, float, bool) else None
+    values = _array(d)
+    return float(values.reshape(-1)[0]) if values is not None and values.size == 1 else None
+
+
+def _shown(d):
+    """How the cell's f-string would show the value, near enough for a message."""
+    if K.kind(d) in ("int", "float", "bool", "str", "none"):
+        return repr(d.get("value"))
+    if K.kind(d) == "tensor" and "values" in d:
+        return f"tensor({d['values']})"
+    return K.type_name(d)
+
+
+# --- Cell 2 ---
+
+def _linear(layer, features):
+    return type(layer) is dict and layer.get("linear") is True and layer.get("features") == list(features)
+
+
+def _affine(x, layer):
+    weight, bias = _array(layer.get("weight")), layer.get("bias")
+    out = x @ weight.T
+    return out if K.kind(bias) == "none" else out + _array(bias)
+
+
+def architecture(k):
+    x = np.random.default_rng(27).standard_normal((4, 7)).astype(np.float32).astype(np.float64)
+    d = _run(k, "architecture", x=x.tolist())
+    expect(d.get("is_module") is True, "SimpleMLP should inherit from nn.Module")
+    expect(_linear(d.get("fc1"), (7, 5)), "fc1 should be nn.Linear(input_size, hidden_size)")
+    expect(type(d.get("relu")) is dict and d["relu"].get("relu") is True, "relu should be nn.ReLU()")
+    expect(_linear(d.get("fc2"), (5, 3)), "fc2 should be nn.Linear(hidden_size, output_size)")
+    if d.get("forward_error"):
+        raise CheckFailed(f"calling the model raised {d['forward_error']}")
+    out = d.get("output")
+    expect(_shape(out) == (4, 3), f"a batch of 4 should give logits of shape (4, 3), got {_shape(out)}")
+    got = _array(out)
+    want = _affine(np.maximum(_affine(x, d["fc1"]), 0.0), d["fc2"])
+    # the cell compares two float32 computations (allclose); here float64 stands in for one of them
+    expect(got is not None and np.allclose(got, want, rtol=1e-4, atol=1e-5),
+           "forward should return fc2(relu(fc1(x))), with no softmax")
+
+
+def count(k):
+    d = _run(k, "count")
+    expect(_number(d.get("big")) == 652, f"SimpleMLP(10, 50, 2) has 652 parameters, got {_shown(d.get('big'))}")
+    expect(K.kind(d.get("small")) == "int", "count_parameters should return a Python int")
+    expect(_number(d.get("frozen")) == 4 * 2 + 2,
+           "parameters with requires_grad=False are not trainable and should not be counted")
+
+
+# --- Cell 3 ---
+
+@_cache.cached
+def task_data():
+    """The task's data, split as Cell 3 pins it: X float32 (as torch.tensor(..., float32) makes it), y int."""
+    from sklearn.datasets import make_classification
+    from sklearn.model_selection import train_test_split
+
+    X, y = make_classification(n_samples=1000, n_features=10, n_informative=5, random_state=42)
+    X_tr, X_te, y_tr, y_te = train_test_split(X, y, test_size=0.2, random_state=42)
+    as32 = lambda a: a.astype(np.float32).astype(np.float64).tolist()  # noqa: E731
+    return {"X_train": as32(X_tr), "X_test": as32(X_te), "y_train": y_tr.tolist(), "y_test": y_te.tolist()}
+
+
+def tensors(k):
+    d = _run(k, "tensors")
+    X_train, X_test, y_train, y_test = (d.get(n) for n in ("X_train", "X_test", "y_train", "y_test"))
+    expect(_shape(X_train) == (800, 10) and _shape(X_test) == (200, 10),
+           f"expected X_train (800, 10) and X_test (200, 10), got {_shape(X_train)} and {_shape(X_test)}")
+    expect(_torch_dtype(X_train) == _torch_dtype(X_test) == "torch.float32", "features should be float32")
+    expect(_torch_dtype(y_train) == _torch_dtype(y_test) == "torch.int64",
+           "labels should be int64 (CrossEntropyLoss needs them)")
+    expect(_shape(y_train) == (800,) and _shape(y_test) == (200,), "labels should be 1-D, one per row")
+    labels = [_array(y_train), _array(y_test)]
+    expect(all(a is not None for a in labels) and set(np.concatenate(labels).tolist()) == {0, 1},
+           "make_classification with two classes gives labels 0 and 1")
+    want = task_data()
+    close = all(
+        (got := _array(d[name])) is not None
+        and bool(np.all(np.abs(got - np.asarray(want[name])) <= 1e-8 + 1e-5 * np.abs(np.asarray(want[name]))))
+        for name in ("X_train", "X_test"))
+    expect(close, ("X_train and X_test should be the task's data: make_classification(n_samples=1000, n_features=10, "
+                   "n_informative=5, random_state=42) split by train_test_split(X, y, test_size=0.2, random_state=42)"))
+    expect(all(np.array_equal(_array(d[n]), np.asarray(want[n], dtype=np.float64)) for n in ("y_train", "y_test")),
+           "the labels do not belong to their rows: split X and y in one train_test_split(X, y, test_size=0.2, "
+           "random_state=42) call")
+
+
+def loaders(k):
+    d = _run(k, "loaders")
+    expect(d.get("len_train") == 25, f"800 rows in batches of 32 make 25 batches, got {d.get('len_train')}")
+    expect(d.get("batch_sizes") == [32, 32], "both loaders should use batch_size=32")
+    expect(d.get("train_random") is True, "train_loader should shuffle (shuffle=True)")
+    expect(d.get("test_sequential") is True, "test_loader should not shuffle (shuffle=False)")
+    expect(d.get("len_test_data") == 200, "test_loader should serve the 200 test rows")
+
+
+# --- Cell 6 ---
+
+def gradients(k):
+    sets = np.random.default_rng(6).standard_normal((5, 5)).tolist()
+    calls = _run(k, "gradients", sets=sets)
+    expect(type(calls) is list, "the kernel's answer lacks manual_gradients' results")
+    expected = [(values[3], values[4], 1.0) for values in sets for _ in range(2)]  # floats, then 0-d tensors
+    for call, want in zip(calls, expected):
+        expect(type(call) is dict, "the kernel's answer lacks manual_gradients' results")
+        if "runtime_error" in call:
+            raise CheckFailed("manual_gradients should use the formulas, not autograd: called where no graph "
+                              f"can be built (torch.inference_mode()), it raised RuntimeError: {call['runtime_error']}")
+        expect(call.get("length") == 3, "manual_gradients should return three values (dw1, dw2, db)")
+        floats = call.get("floats")
+        expect(type(floats) is list and len(floats) == 3 and all(type(v) is float for v in floats),
+               "the kernel's answer lacks manual_gradients' results")
+        for name, m, a in zip(("dw1", "dw2", "db"), floats, want):
+            expect(math.isfinite(m) and abs(m - a) <= 1e-6 * max(1.0, abs(a)),
+                   f"{name} should equal autograd's {a:.4f}, got {m:.4f}")
+    expect(len(calls) == len(expected), "the kernel's answer lacks manual_gradients' results")
+
+
+# --- Exercise 1 ---
+
+def wine(k):
+    d = _run(k, "wine")
+    lengths = d.get("lengths")
+    expect(lengths == [124, 54], f"expected 124 training and 54 test rows, got {lengths[0]} and {lengths[1]}"
+           if type(lengths) is list and len(lengths) == 2 else "expected 124 training and 54 test rows")
+    x, y, mean = d.get("x"), d.get("y"), d.get("mean")
+    expect(K.kind(x) == "tensor" and _torch_dtype(x) == "torch.float32" and _shape(x) == (13,),
+           "x should be a float32 tensor of shape (13,)")
+    expect(K.kind(y) == "tensor" and _torch_dtype(y) == "torch.int64" and d.get("y_dim") == 0,
+           "y should be an int64 0-d tensor")
+    expect(_torch_dtype(mean) == "torch.float32" and _shape(mean) == (13,), "mean should be a float32 tensor of shape (13,)")
+    if d.get("stack_error"):
+        raise CheckFailed(f"stacking every item's x raised {d['stack_error']}")
+    features = _array(d.get("features"))
+    expect(features is not None and features.shape == (124, 13), "every item's x should have shape (13,)")
+    expect(bool(np.all(np.abs(features.mean(0)) <= 1e-4)), "standardised training features should have mean 0")
+    expect(bool(np.all(np.abs(features.std(0) - 1.0) <= 1e-4 + 1e-5)),
+           "standardised training features should have (population) std 1")
+    test_mean = d.get("test_mean")
+    expect(_shape(test_mean) == _shape(mean) and _torch_dtype(test_mean) == _torch_dtype(mean)
+           and np.array_equal(_array(test_mean), _array(mean)),
+           "a test split given the training statistics should keep them")
+
+
+# --- Exercise 2 ---
+
+def structure(k):
+    runs = _run(k, "structure")
+    names = sorted(kd.get("value") for kd, _ in K.pairs(runs)) if K.kind(runs) == "mapping" and all(
+        K.kind(kd) == "str" for kd, _ in K.pairs(runs)) else None
+    expect(names == ["constant", "cosine"], f"expected the keys 'constant' and 'cosine', got {names}")
+    got = {}
+    for name in ("constant", "cosine"):
+        history = K.lookup(runs, name)
+        for key in ("lr", "train_loss", "test_loss", "test_acc"):
+            values = K.lookup(history, key) if K.kind(history) == "mapping" else None
+            expect(values is not None, f"the {name} history should have the key {key!r}")
+            expect(K.kind(values) == "list" and values.get("length") == 4 and len(K.items(values)) == 4,
+                   f"{name}[{key!r}] should be a list of one value per epoch (4 here)")
+            expect(all(K.kind(v) == "float" and type(v.get("value")) is float for v in K.items(values)),
+                   f"{name}[{key!r}] should hold Python floats (use float(...) or .item())")
+            got[name, key] = [v["value"] for v in K.items(values)]
+    expect(all(abs(v - 0.01) < 1e-12 for v in got["constant", "lr"]),
+           f"the constant run should keep lr = 0.01 (the lr argument) in every epoch, got {got['constant', 'lr']}")
+    want = [0.01 * (1 + math.cos(math.pi * t / 4)) / 2 for t in range(4)]
+    expect(all(abs(a - b) < 1e-9 for a, b in zip(got["cosine", "lr"], want)),
+           f"the cosine run should record the rate used during each epoch, {[round(v, 6) for v in want]} for lr=0.01 "
+           f"and 4 epochs, got {[round(v, 6) for v in got['cosine', 'lr']]} (record before training, step the "
+           f"scheduler after it, T_max=epochs)")
+    expect(got["constant", "train_loss"][0] == got["cosine", "train_loss"][0],
+           "both runs should start alike (same lr in epoch 1): call torch.manual_seed(seed) before building each "
+           "run's model")
+
+
+
+
+# --- Exercise 3 ---
+
+def _ex3_inputs(seed, rows):
+    """A 10-12-2 MLP's weights (float32 values, drawn as nn.Linear draws them) and `rows` rows of data."""
+    rng = np.random.default_rng(seed)
+    f32 = lambda a: a.astype(np.float32).astype(np.float64)  # noqa: E731
+    weights = []
+    for fan_in, fan_out in ((10, 12), (12, 2)):
+        bound = 1 / math.sqrt(fan_in)
+        weights += [f32(rng.uniform(-bound, bound, (fan_out, fan_in))), f32(rng.uniform(-bound, bound, fan_out))]
+    x, y = f32(rng.standard_normal((rows, 10))), rng.integers(0, 2, rows)
+    return weights, x, y
+
+
+def _ex3_request(seed, rows):
+    weights, x, y = _ex3_inputs(seed, rows)
+    return dict(weights=[w.tolist() for w in weights], x=x.tolist(), y=y.tolist())
+
+
+def _cross_entropy(weights, x, y):
+    """The mean cross-entropy of the MLP's logits, in float64."""
+    w1, b1, w2, b2 = weights
+    logits = np.maximum(x @ w1.T + b1, 0.0) @ w2.T + b2
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    return float(-log_probs[np.arange(len(y)), y].mean())
+
+
+@_cache.cached
+def full_batch_steps(seed, rows):
+    """The parameters after one full-batch step of SGD(lr 0.1) and of Adam(lr 0.01), in torch as the kernel steps."""
+    import torch
+    import torch.nn as nn
+
+    weights, x, y = _ex3_inputs(seed, rows)
+    out = []
+    for make in (lambda p: torch.optim.SGD(p, lr=0.1), lambda p: torch.optim.Adam(p, lr=0.01)):
+        net = nn.Sequential(nn.Linear(10, 12), nn.ReLU(), nn.Linear(12, 2))
+        with torch.no_grad():
+            for p, w in zip(net.parameters(), weights):
+                p.copy_(torch.tensor(w, dtype=torch.float32))
+        optimizer = make(net.parameters())
+        optimizer.zero_grad()
+        nn.CrossEntropyLoss()(net(torch.tensor(x, dtype=torch.float32)), torch.tensor(y, dtype=torch.int64)).backward()
+        optimizer.step()
+        out.append([p.detach().tolist() for p in net.parameters()])
+    return out
+
+
+def _same_parameters(got, want):
+    """torch.allclose(p, q, atol=1e-6) for every parameter."""
+    return type(got) is list and len(got) == len(want) and all(
+        (a := _array(g)) is not None and a.shape == np.shape(w)
+        and bool(np.all(np.abs(a - np.asarray(w)) <= 1e-6 + 1e-5 * np.abs(np.asarray(w)))) for g, w in zip(got, want))
+
+
+def matches_full_batch(k):
+    runs = _run(k, "full_batch", **_ex3_request(91, 64))
+    want = full_batch_steps(91, 64)
+    expect(type(runs) is list and len(runs) == 6, "the kernel's answer lacks accumulated_step's results")
+    for i, got in enumerate(runs):
+        expect(_same_parameters(got, want[i // 3]),
+               f"with accumulation_steps={(1, 2, 4)[i % 3]}, parameters should match one full-batch step")
+
+
+def clears_old_gradients(k):
+    d = _run(k, "stale_gradients", **_ex3_request(92, 32))
+    expect(d.get("steps") == 1, "call optimizer.step() once, after every micro-batch's backward(); it was called "
+                                f"{d.get('steps')} times")
+    fresh = [_array(p) for p in d.get("fresh") or []]
+    expect(all(p is not None for p in fresh) and _same_parameters(d.get("stale"), [p.tolist() for p in fresh]),
+           "the stale gradients already in .grad took part in the step: clear them once, before the first "
+           "micro-batch's backward() (optimizer.zero_grad())")
+
+
+def returns_loss(k):
+    request = _ex3_request(93, 48)
+    weights, x, y = _ex3_inputs(93, 48)
+    d = _run(k, "returned_loss", **request)
+    got = d.get("got")
+    expect(K.kind(got) == "float", f"accumulated_step should return a Python float, got {K.type_name(got)}: " + (
+        "wrap a NumPy float (from np.mean?) in float(...)" if d.get("numpy") is True else "use loss.item()"))
+    got = got["value"]
+    expected, last = _cross_entropy(weights, x, y), _cross_entropy(weights, x[32:48], y[32:48])
+    expect(not (abs(got - last) < 1e-5 or abs(got - last / 3) < 1e-5),
+           f"got {got:.5f}, the last micro-batch's loss alone: return the mean over the whole batch, the sum of every "
+           f"micro-batch's loss / accumulation_steps")
+    expect(abs(got - 3 * expected) > 1e-5,
+           f"got {got:.5f}, 3 times the full-batch mean loss {expected:.5f}: divide each micro-batch loss by "
+           f"accumulation_steps")
+    expect(abs(got - expected) < 1e-5, f"expected the full-batch mean loss {expected:.5f}, got {got:.5f}")
+
+
+# The visible test cells decided outside the kernel when grading, by grade id.
+CHECKS = {
+    "cell2_tests_architecture": architecture,
+    "cell2_tests_count": count,
+    "cell3_tests_tensors": tensors,
+    "cell3_tests_loaders": loaders,
+    "cell6_tests_gradients": gradients,
+    "ex1_tests_wine": wine,
+    "ex2_tests_structure": structure,
+    "ex3_tests_matches_full_batch": matches_full_batch,
+    "ex3_tests_clears_old_gradients": clears_old_gradients,
+    "ex3_tests_returns_loss": returns_loss,
+}

@@ -1,0 +1,120 @@
+"""The visible tests decided outside the kernel when grading (week13_checks/visible.py) agree with
+the cells students run: on every sample submission that answers their parts, and on a few more
+mistakes, the cell as written and its twin (the same requests a grading kernel gets, served here
+by a LocalKernel on the same namespace) pass together or fail together, with the same message.
+
+Each sample's notebook runs in this process, cell by cell (its teaching cells blanked, as the
+grader suite grades mistakes); no kernel, so the whole table takes about a minute on 2 cores.
+"""
+
+import contextlib
+import io
+import os
+import re
+
+import matplotlib
+import pytest
+from IPython.core.inputtransformer2 import TransformerManager
+
+import sample_submissions
+from coursetools import REPO
+from coursetools import notebooks as nbs
+from sample_submissions.harness import Sample
+from week13_checks import VISIBLE, _client, decide
+
+matplotlib.use("Agg")
+RELEASE = REPO / "release" / "week13" / "pytorch_fundamentals.ipynb"
+SOURCE = REPO / "source" / "week13" / "pytorch_fundamentals.ipynb"
+PARTS = {g.split("_tests_")[0] for g in VISIBLE}  # cell2, cell3, cell6, ex1, ex2, ex3
+
+# Mistakes no sample of the suite makes in these cells, so that every twin is seen to reject one.
+MORE = [
+    Sample("twin_softmax_logits", "forward ends in a softmax", {"cell2_solution": [
+        ("return self.fc2(self.relu(self.fc1(x)))", "return torch.softmax(self.fc2(self.relu(self.fc1(x))), dim=1)")]}),
+    Sample("twin_no_relu", "forward skips the ReLU", {"cell2_solution": [
+        ("return self.fc2(self.relu(self.fc1(x)))", "return self.fc2(self.fc1(x))")]}),
+    Sample("twin_sigmoid_layer", "relu is a Sigmoid", {"cell2_solution": [("self.relu = nn.ReLU()", "self.relu = nn.Sigmoid()")]}),
+    Sample("twin_train_not_shuffled", "the training loader does not shuffle", {"cell3_solution": [
+        ("batch_size=32, shuffle=True)", "batch_size=32, shuffle=False)")]}),
+    Sample("twin_test_shuffled", "the test loader shuffles", {"cell3_solution": [
+        ("TensorDataset(X_test, y_test), batch_size=32, shuffle=False)", "TensorDataset(X_test, y_test), batch_size=32, shuffle=True)")]}),
+    Sample("twin_batch_64", "batches of 64", {"cell3_solution": [("batch_size=32, shuffle=True)", "batch_size=64, shuffle=True)")]}),
+    Sample("twin_float64_features", "float64 features", {"cell3_solution": [
+        ("X_train = torch.tensor(_X_tr, dtype=torch.float32)", "X_train = torch.tensor(_X_tr)")]}),
+    Sample("twin_gradients_swapped", "dw1 and dw2 swapped", {"cell6_solution": [("return x1, x2, 1.0", "return x2, x1, 1.0")]}),
+    Sample("twin_gradients_two", "two gradients", {"cell6_solution": [("return x1, x2, 1.0", "return x1, x2")]}),
+    Sample("twin_db_zero", "db = 0", {"cell6_solution": [("return x1, x2, 1.0", "return x1, x2, 0.0")]}),
+]
+
+
+# Exercise 3's visible cells train on Cell 3's X_train, so a Cell 3 mistake fails them too; their twins
+# train on data of their own, so that mistake costs Cell 3 only (the twin passes, and that is fairer).
+OTHER_PARTS_DATA = {("twin_float64_features", "ex3")}
+
+
+def _answers_these_parts(sample):
+    return sample.student in ("reference", "untouched_release") or any(
+        g.split("_")[0] in PARTS for g in sample.edits)
+
+
+# sample_submissions.ALL holds correct variants and mistakes only (no hostile code runs in this process)
+SAMPLES = [s for s in sample_submissions.ALL if s.raw is None and _answers_these_parts(s)] + MORE
+
+
+def _verdicts(sample):
+    """{grade id: (the cell's own error or None, the twin's message or None)} of the visible cells
+    decided outside, with the notebook's cells run in order in one namespace."""
+    nb = sample.notebook(nbs.read(RELEASE), nbs.read(SOURCE))
+    ns, transform, out = {"__name__": "__main__", "In": [""]}, TransformerManager().transform_cell, {}
+    here = os.getcwd()
+    os.chdir(RELEASE.parent)  # the notebook's folder: data/ beside it
+    try:
+        for cell in nb.cells:
+            if cell.cell_type != "code" or not cell.source.strip() or "week13_checks" in cell.source:
+                continue  # hidden cells are proven elsewhere (tests/test_outside_checks.py)
+            gid, code = nbs.grade_id(cell), transform(cell.source)
+            ns["In"].append(cell.source)
+            twin = decide(gid, _client.LocalKernel(ns)) if gid in VISIBLE else None
+            try:
+                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                    exec(compile(code, f"<{gid or 'cell'}>", "exec"), ns)
+                own = None
+            except Exception as e:
+                own = e
+            if gid in VISIBLE:
+                out[gid] = (own, twin)
+    finally:
+        os.chdir(here)
+    return out
+
+
+@pytest.fixture(scope="module")
+def table():
+    return {s.student: _verdicts(s) for s in SAMPLES}
+
+
+@pytest.mark.parametrize("student", [s.student for s in SAMPLES])
+def test_the_cell_and_its_twin_agree(table, student):
+    got = table[student]
+    assert set(got) == VISIBLE, "every visible cell decided outside was reached"
+    for gid, (own, twin) in got.items():
+        if (student, gid.split("_tests_")[0]) in OTHER_PARTS_DATA and twin is None:
+            continue
+        assert (own is None) == (twin is None), f"{gid}: the cell says {own!r}, its twin {twin!r}"
+        if isinstance(own, AssertionError):  # the same message; Cell 6's twin draws other inputs
+            assert _numbers_blanked(twin) == _numbers_blanked(str(own)), f"{gid}: the same message"
+        elif isinstance(own, NameError) and "run the solution cell" not in twin:  # the twin met a stub first
+            assert student == "untouched_release" and "NotImplementedError" in twin, f"{gid}: {twin}"
+        elif own is not None and not isinstance(own, NameError):  # the student's code raised: the twin says so
+            assert type(own).__name__ in twin, f"{gid}: {twin}"
+
+
+def _numbers_blanked(message):
+    return re.sub(r"-?\d+\.\d+", "#", message)
+
+
+def test_the_reference_passes_and_every_twin_rejects_a_mistake(table):
+    assert all(twin is None for _, twin in table["reference"].values())
+    rejected = {gid for student, got in table.items() if student != "untouched_release"
+                for gid, (_, twin) in got.items() if twin is not None}
+    assert rejected == VISIBLE, f"never seen failing: {sorted(VISIBLE - rejected)}"
