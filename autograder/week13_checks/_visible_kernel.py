@@ -165,3 +165,31 @@ def returned_loss(ns, weights, x, y):
     model, (X, Y) = _net(weights), _batch(x, y)
     got = _name(ns, "accumulated_step")(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), X, Y, 3)
     return {"got": describe(got), "numpy": isinstance(got, numpy.generic)}  # noqa: F821
+
+
+# --- Exercise 4 ---
+
+def basic(ns):
+    """get_device() on this kernel (with what torch says is available here), and fit on the visible
+    test's small CPU run: its history, described, and every forward pass's (mode, grad mode, batch size)."""
+    device = _name(ns, "get_device")()
+    out = {"is_device": isinstance(device, torch.device), "type_name": type(device).__name__,
+           "device_type": device.type if isinstance(device, torch.device) else None,
+           "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if not out["is_device"]:
+        return out
+    X_train, y_train, X_test, y_test = (_name(ns, n) for n in ("X_train", "y_train", "X_test", "y_test"))
+    torch.manual_seed(4)
+    model = _name(ns, "SimpleMLP")(10, 8, 2)
+    passes = []
+    hook = model.register_forward_hook(
+        lambda mod, inp, output: passes.append([mod.training, torch.is_grad_enabled(), int(inp[0].shape[0])]))
+    try:
+        history = _name(ns, "fit")(
+            model, DataLoader(TensorDataset(X_train[:64], y_train[:64]), batch_size=16),
+            DataLoader(TensorDataset(X_test[:40], y_test[:40]), batch_size=20),
+            nn.CrossEntropyLoss(), torch.optim.Adam(model.parameters(), lr=1e-2), 3, "cpu")
+    finally:
+        hook.remove()
+    out.update(history=describe(history), passes=passes)  # noqa: F821
+    return out

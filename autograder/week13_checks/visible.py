@@ -331,6 +331,38 @@ def returns_loss(k):
     expect(abs(got - expected) < 1e-5, f"expected the full-batch mean loss {expected:.5f}, got {got:.5f}")
 
 
+# --- Exercise 4 ---
+
+def basic(k):
+    d = _run(k, "basic")
+    expect(d.get("is_device") is True, f"get_device should return a torch.device, got {d.get('type_name')}")
+    # what this kernel can use, as torch in the kernel says (the cell asks the same torch)
+    want = "cuda" if d.get("cuda") is True else "mps" if d.get("mps") is True else "cpu"
+    expect(d.get("device_type") == want, f"on this machine get_device should pick {want!r}, got {d.get('device_type')!r}")
+    history = d.get("history")
+    keys = {kd.get("value") for kd, _ in K.pairs(history) if K.kind(kd) == "str"} if K.kind(history) == "mapping" else set()
+    expect({"train_loss", "test_loss", "test_acc"} <= keys,
+           f"fit should return train_loss, test_loss and test_acc (more keys are fine), got {sorted(keys)}")
+    for key in ("train_loss", "test_loss", "test_acc"):
+        values = K.lookup(history, key)
+        expect(K.kind(values) == "list" and values.get("length") == 3 and len(K.items(values)) == 3
+               and all(K.kind(v) == "float" for v in K.items(values)), f"{key!r} should be a list of 3 Python floats")
+    passes = d.get("passes")
+    expect(type(passes) is list and all(type(p) is list and len(p) == 3 for p in passes),
+           "the kernel's answer lacks fit's forward passes")
+    train = [training for training, grad, size in passes if size == 16 and grad]  # training: 4 batches of 16 rows
+    evals = [(training, grad) for training, grad, size in passes if size == 20]  # test batches: 2 of 20 rows
+    expect(len(train) == 3 * 4 and len(evals) >= 3 * 2,
+           f"fit should train on the 4 training batches and evaluate on the 2 test batches in each of 3 epochs, saw "
+           f"{len(train)} and {len(evals)}")
+    for epoch in range(3):
+        expect(all(t is True for t in train[4 * epoch:4 * epoch + 4]),
+               f"in epoch {epoch + 1} the model trained in eval mode: call model.train() at the start of every epoch, "
+               "since evaluating switched it to eval mode")
+    expect(all(t is False for t, _ in evals), "fit should evaluate in eval mode (model.eval())")
+    expect(all(g is False for _, g in evals), "fit should evaluate under torch.no_grad()")
+
+
 # The visible test cells decided outside the kernel when grading, by grade id.
 CHECKS = {
     "cell2_tests_architecture": architecture,
@@ -343,4 +375,5 @@ CHECKS = {
     "ex3_tests_matches_full_batch": matches_full_batch,
     "ex3_tests_clears_old_gradients": clears_old_gradients,
     "ex3_tests_returns_loss": returns_loss,
+    "ex4_tests_basic": basic,
 }
