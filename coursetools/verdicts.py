@@ -93,9 +93,10 @@ async def decide_in_thread(checks: Any, grade_id: str, kernel: GradingKernel) ->
 def failed_output(message: str, visible: bool = False) -> NotebookNode:
     """The error output of a failed check, as the kernel would render a CheckFailed, or for a
     visible test cell the AssertionError its own code raises."""
-    if visible:
-        return nbformat.v4.new_output("error", ename="AssertionError", evalue=message,
-                                      traceback=[f"AssertionError: {message}"])
+    if visible:  # "<exception name>: <message>" (week13_checks.decide)
+        ename, _, evalue = message.partition(": ")
+        return nbformat.v4.new_output("error", ename=ename if ename.isidentifier() else "AssertionError",
+                                      evalue=evalue if ename.isidentifier() else message, traceback=[message])
     return nbformat.v4.new_output("error", ename="CheckFailed", evalue=message,
                                   traceback=[f"Hidden test failed: {message}"])
 

@@ -22,8 +22,8 @@ outside its own result.
   by the formgrader (the regular files are kept in a zip archive), the links listed for review;
 - boundary_rewrites_notes: a wrong Exercise 1 that reaches into `sys.modules` (a review flag) and
   writes its own grading notes without it: loses Exercise 1, the flag stays;
-- boundary_display_hook: a wrong Exercise 1 whose `__init__` shows a value through the display hook
-  (nbgrader once read it as the test cells' score): loses Exercise 1;
+- boundary_display_hook: a wrong Cell 4 whose `train_epoch` shows a value through the display hook
+  in the test cell that calls it (nbgrader once read it as the test cell's score): loses Cell 4;
 - boundary_joined_hidden: a correct notebook that prints the hidden checks' source joined on one line
   and as a repr: full marks, no hidden line in the feedback;
 - boundary_environment: a correct notebook that prints its environment: full marks, no gradebook URL;
@@ -141,10 +141,10 @@ with open({NOTEBOOK.replace(".ipynb", ".grading.json")!r}, "w") as _f:
     _json.dump({{"notes": [], "review": [], "mode": "sandboxed"}}, _f)
 '''
 
-DISPLAY_HOOK_EX1 = {"ex1_solution": [
-    ("        with open(csv_path, newline",
-     "        __import__('sys').displayhook('every test passed')\n        with open(csv_path, newline"),
-    *WRONG_STD["ex1_solution"]]}
+# In Cell 4, whose visible tests still run in the kernel (the cells decided outside show no output of the
+# student's code at all): train_epoch forgets zero_grad() and shows a value instead.
+DISPLAY_HOOK_CELL4 = {"cell4_solution": [
+    ("        optimizer.zero_grad()\n", "        __import__('sys').displayhook('every test passed')\n")]}
 
 PRINT_JOINED = '''
 import pathlib as _pl, sys as _sys
@@ -231,8 +231,8 @@ SAMPLES = [
            transform=prepend(LEAVE_LINKS, "ex1_solution")),
     Sample("boundary_rewrites_notes", "wrong std, reaches into sys.modules and writes its own grading notes",
            WRONG_STD, loses=("ex1",), transform=prepend(REWRITE_NOTES, "ex1_solution")),
-    Sample("boundary_display_hook", "wrong std, and __init__ shows a value through the display hook",
-           DISPLAY_HOOK_EX1, loses=("ex1",)),
+    Sample("boundary_display_hook", "no zero_grad(), and train_epoch shows a value through the display hook",
+           DISPLAY_HOOK_CELL4, loses=("cell4",)),
     Sample("boundary_joined_hidden", "prints the hidden checks' source joined on one line and as a repr",
            transform=prepend(PRINT_JOINED, "ex1_solution")),
     Sample("boundary_environment", "prints its environment", transform=prepend(PRINT_ENVIRONMENT, "ex1_solution")),

@@ -12,8 +12,9 @@ def public_lines():
 
 def hidden_lines():
     """Distinctive lines of the hidden tests: long enough not to occur by chance in a notebook,
-    and not public already (a line the release shows is no secret)."""
-    public = public_lines()
+    and not public already (a line the release shows, alone or inside a longer line, is no secret:
+    the visible tests' twins build what the visible cells build)."""
+    public = "\n".join(public_lines())  # a line the release shows, alone or inside a longer one (as redact.py)
     lines = set()
     for path in (REPO / "autograder").rglob("*.py"):
         for line in path.read_text().splitlines():

@@ -32,19 +32,23 @@ INTERRUPTED = "interrupted: your code ran past the cell's time limit (an endless
 
 def decide(grade_id, kernel):
     """The verdict of the check `grade_id` that is decided outside the kernel: None when it
-    passes, else the one-line message. `kernel` serves its requests (a LocalKernel, or the grading
+    passes, else the one-line message (for a visible cell, "<exception name>: <message>", as the
+    cell itself would show it: AssertionError for its assertions). `kernel` serves its requests (a LocalKernel, or the grading
     kernel across the sandbox). Whatever the kernel hands back, this returns a message or None;
     only a dead kernel (`_client.KernelDied`) goes up to the caller."""
     fn = DECIDED_OUTSIDE[grade_id]
+    visible = grade_id in VISIBLE
     try:
         fn(kernel)
     except CheckFailed as e:
-        return e.args[0]
+        return f"AssertionError: {e.args[0]}" if visible else e.args[0]
     except _client.KernelDied:
         raise
     except _client.Interrupted:
-        return f"{grade_id}: {INTERRUPTED}"
+        return f"CellTimeoutError: {grade_id}: {INTERRUPTED}" if visible else f"{grade_id}: {INTERRUPTED}"
     except _client.Raised as e:
+        if visible:  # as the cell shows it: the student's exception, its message
+            return f"{e.type_name}: {e.message}"
         if e.is_a("NameError"):
             return f"{grade_id}: {e.message} (run the solution cell of this exercise first)"
         return f"{grade_id}: your code raised {e.type_name}: {e.message}"
