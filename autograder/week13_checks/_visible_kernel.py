@@ -111,9 +111,9 @@ def structure(ns):
 
 # --- Exercise 3: accumulated_step on a network and data the grader chose ---
 
-def _net(weights):
+def net_with(weights):
     """A 10-12-2 MLP holding the grader's weights (a network of the fixture's own: a mistake in
-    Cell 2 costs Cell 2, not Exercise 3)."""
+    Cell 2 costs Cell 2, not Exercise 3). visible.py builds its reference steps with it too."""
     net = nn.Sequential(nn.Linear(10, 12), nn.ReLU(), nn.Linear(12, 2))
     with torch.no_grad():
         for p, w in zip(net.parameters(), weights):
@@ -134,7 +134,7 @@ def full_batch(ns, weights, x, y):
     step, (X, Y), out = _name(ns, "accumulated_step"), _batch(x, y), []
     for make in (lambda p: torch.optim.SGD(p, lr=0.1), lambda p: torch.optim.Adam(p, lr=0.01)):
         for k in (1, 2, 4):
-            model = _net(weights)
+            model = net_with(weights)
             step(model, nn.CrossEntropyLoss(), make(model.parameters()), X, Y, k)
             out.append(_parameters(model))
     return out
@@ -144,7 +144,7 @@ def stale_gradients(ns, weights, x, y):
     """accumulated_step (SGD, 4 micro-batches) on a model whose .grad holds 100 everywhere, counting
     optimizer.step() calls, and the same call on the same model without stale gradients."""
     step, (X, Y) = _name(ns, "accumulated_step"), _batch(x, y)
-    model = _net(weights)
+    model = net_with(weights)
     for p in model.parameters():
         p.grad = torch.full_like(p, 100.0)
     steps = []
@@ -153,7 +153,7 @@ def stale_gradients(ns, weights, x, y):
     step(model, nn.CrossEntropyLoss(), optimizer, X, Y, 4)
     if len(steps) != 1:  # the visible test stops here
         return {"steps": len(steps)}
-    fresh = _net(weights)
+    fresh = net_with(weights)
     step(fresh, nn.CrossEntropyLoss(), torch.optim.SGD(fresh.parameters(), lr=0.1), X, Y, 4)
     return {"steps": 1, "stale": _parameters(model), "fresh": _parameters(fresh)}
 
@@ -162,7 +162,7 @@ def returned_loss(ns, weights, x, y):
     """What accumulated_step (SGD, 3 micro-batches) returns."""
     import numpy
 
-    model, (X, Y) = _net(weights), _batch(x, y)
+    model, (X, Y) = net_with(weights), _batch(x, y)
     got = _name(ns, "accumulated_step")(model, nn.CrossEntropyLoss(), torch.optim.SGD(model.parameters(), lr=0.1), X, Y, 3)
     return {"got": describe(got), "numpy": isinstance(got, numpy.generic)}  # noqa: F821
 

@@ -140,7 +140,7 @@ def tensors(k):
     want = task_data()
     close = all(
         (got := _array(d[name])) is not None
-        and bool(np.all(np.abs(got - np.asarray(want[name])) <= 1e-8 + 1e-5 * np.abs(np.asarray(want[name]))))
+        and np.allclose(got, want[name], rtol=1e-5, atol=1e-8)  # torch.allclose's defaults
         for name in ("X_train", "X_test"))
     expect(close, ("X_train and X_test should be the task's data: make_classification(n_samples=1000, n_features=10, "
                    "n_informative=5, random_state=42) split by train_test_split(X, y, test_size=0.2, random_state=42)"))
@@ -197,8 +197,8 @@ def wine(k):
         raise CheckFailed(f"stacking every item's x raised {d['stack_error']}")
     features = _array(d.get("features"))
     expect(features is not None and features.shape == (124, 13), "every item's x should have shape (13,)")
-    expect(bool(np.all(np.abs(features.mean(0)) <= 1e-4)), "standardised training features should have mean 0")
-    expect(bool(np.all(np.abs(features.std(0) - 1.0) <= 1e-4 + 1e-5)),
+    expect(np.allclose(features.mean(0), 0.0, rtol=1e-5, atol=1e-4), "standardised training features should have mean 0")
+    expect(np.allclose(features.std(0), 1.0, rtol=1e-5, atol=1e-4),
            "standardised training features should have (population) std 1")
     test_mean = d.get("test_mean")
     expect(_shape(test_mean) == _shape(mean) and _torch_dtype(test_mean) == _torch_dtype(mean)
@@ -272,13 +272,12 @@ def full_batch_steps(seed, rows):
     import torch
     import torch.nn as nn
 
+    from . import _visible_kernel as fixture  # the same network the kernel builds
+
     weights, x, y = _ex3_inputs(seed, rows)
     out = []
     for make in (lambda p: torch.optim.SGD(p, lr=0.1), lambda p: torch.optim.Adam(p, lr=0.01)):
-        net = nn.Sequential(nn.Linear(10, 12), nn.ReLU(), nn.Linear(12, 2))
-        with torch.no_grad():
-            for p, w in zip(net.parameters(), weights):
-                p.copy_(torch.tensor(w, dtype=torch.float32))
+        net = fixture.net_with(weights)
         optimizer = make(net.parameters())
         optimizer.zero_grad()
         nn.CrossEntropyLoss()(net(torch.tensor(x, dtype=torch.float32)), torch.tensor(y, dtype=torch.int64)).backward()
@@ -291,7 +290,7 @@ def _same_parameters(got, want):
     """torch.allclose(p, q, atol=1e-6) for every parameter."""
     return type(got) is list and len(got) == len(want) and all(
         (a := _array(g)) is not None and a.shape == np.shape(w)
-        and bool(np.all(np.abs(a - np.asarray(w)) <= 1e-6 + 1e-5 * np.abs(np.asarray(w)))) for g, w in zip(got, want))
+        and np.allclose(a, w, rtol=1e-5, atol=1e-6) for g, w in zip(got, want))
 
 
 def matches_full_batch(k):
