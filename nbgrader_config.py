@@ -8,7 +8,7 @@ is idempotent.
 The tooling (`coursetools`) and the hidden checks (`week13_checks`, `grading_guard`) are
 installed in the environment (`make env`), so this file and every kernel import them by name.
 Every setting below is a documented trait of the class that uses it (`help=` in
-coursetools/nbgrader_ext.py, sandbox.py and redact.py); what depends on a setting (the timeout's
+coursetools/preprocessors/, sandbox.py and redact.py); what depends on a setting (the timeout's
 error, the kernel's start-up imports, the guard's names) is derived from it there. This file is
 the edge where the environment is read: $WEEK13_DB_URL and $WEEK13_UNSANDBOXED, once each.
 """
@@ -21,7 +21,7 @@ from pathlib import Path
 try:
     from coursetools import NOTEBOOK
     from coursetools.gradebook import DB_URL_VARIABLE, gradebook_url
-    from coursetools.nbgrader_ext import prepare_submission
+    from coursetools.hook import prepare_submission
     from coursetools.sandbox import UNSANDBOXED_VARIABLE
 except ImportError as err:  # nbgrader would log it and go on with its defaults: no sandbox, no checks
     raise SystemExit(f"nbgrader_config.py: the course is not installed in this Python ({sys.executable}: {err}). "
@@ -66,8 +66,8 @@ c.RedactHiddenSource.release_dir = str(ROOT / "release")  # lines students see t
 # formgrader (both render with nbconvert's HTMLExporter): no <script>, no event handler attributes.
 c.HTMLExporter.sanitize_html = True
 
-# Autograding closes the holes of plain nbgrader (coursetools/nbgrader_ext.py), inside nbgrader's
-# own pipeline, so that `nbgrader autograde`, the formgrader's Autograde button and `grade-class`
+# Autograding closes the holes of plain nbgrader (coursetools/hook.py, coursetools/preprocessors/),
+# inside nbgrader's own pipeline, so that `nbgrader autograde`, the formgrader's Autograde button and `grade-class`
 # grade alike: stale scores cleared and renamed notebooks found before reading (the hook), the
 # submission rebuilt on the release's skeleton (sanitize step), kernel state restored before each
 # test cell, a whole-notebook time limit, recovery from dead or unresponsive kernels, output byte
@@ -76,21 +76,21 @@ c.Autograde.pre_convert_hook = functools.partial(
     prepare_submission, db_url=c.CourseDirectory.db_url, notebook_name=NOTEBOOK)
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
-    "coursetools.nbgrader_ext.RebuildFromRelease",
+    "coursetools.preprocessors.RebuildFromRelease",
     "nbgrader.preprocessors.DeduplicateIds",
     "nbgrader.preprocessors.OverwriteKernelspec",
-    "coursetools.nbgrader_ext.OverwriteCellsQuietly",  # nbgrader #1961: no checksum warning for hidden cells
+    "coursetools.preprocessors.OverwriteCellsQuietly",  # nbgrader #1961: no checksum warning for hidden cells
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.Autograde.autograde_preprocessors = [
-    "coursetools.nbgrader_ext.RobustExecute",
-    "coursetools.nbgrader_ext.StderrIsNotFailure",
-    "coursetools.nbgrader_ext.NotRunIsFailure",
-    "coursetools.nbgrader_ext.SanitizeStudentHtml",  # what the formgrader and feedback show is clean
+    "coursetools.preprocessors.RobustExecute",
+    "coursetools.preprocessors.StderrIsNotFailure",
+    "coursetools.preprocessors.NotRunIsFailure",
+    "coursetools.preprocessors.SanitizeStudentHtml",  # what the formgrader and feedback show is clean
     "nbgrader.preprocessors.IgnorePattern",
     "nbconvert.preprocessors.ClearMetadataPreprocessor",
     "nbgrader.preprocessors.LimitOutput",
-    "coursetools.nbgrader_ext.ErrorsScoreZero",  # a test cell with an error scores 0, whatever it displayed
+    "coursetools.preprocessors.ErrorsScoreZero",  # a test cell with an error scores 0, whatever it displayed
     "nbgrader.preprocessors.SaveAutoGrades",
     "nbgrader.preprocessors.AssignLatePenalties",
     "nbgrader.preprocessors.CheckCellMetadata",

@@ -8,7 +8,7 @@ alter how a test cell runs or what it reports:
 - custom exception handlers, sys.settrace / sys.setprofile, display and except hooks,
 - the attributes of builtins, math, torch, torch.Tensor, torch.nn.functional and torch.testing.
 
-The grader (coursetools.nbgrader_ext.RobustExecute) calls `restore(nonce, name)`
+The grader (coursetools.preprocessors.RobustExecute) calls `restore(nonce, name)`
 right before every graded test cell and reads the nonce back (as builtins.`name`,
 a name the grader's `nonce_name` setting chooses) through a
 user expression, which IPython evaluates without input transformers: a

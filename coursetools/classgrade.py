@@ -3,7 +3,7 @@
 Every guarantee of the grading itself (the release's skeleton, answers counted
 where students put them, no stale scores, kernel state restored before each
 test, time limits, dead kernels, review flags) lives in nbgrader's own
-autograde pipeline (nbgrader_config.py, coursetools/nbgrader_ext.py), so this
+autograde pipeline (nbgrader_config.py, coursetools/preprocessors/), so this
 command grades exactly like `nbgrader autograde` and the formgrader's button.
 What only it adds:
 
@@ -33,7 +33,7 @@ import nbformat
 from . import ASSIGNMENT, NOTEBOOK
 from . import grading, safefiles, submission, tables
 from .gradebook import clear_auto_scores, gradebook_url, submitted_students
-from .nbgrader_ext import NOTES_SUFFIX, read_notes
+from .notes import NOTES_SUFFIX, read_notes
 
 NB_NAME = NOTEBOOK.removesuffix(".ipynb")
 

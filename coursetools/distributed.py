@@ -353,7 +353,7 @@ def class_statuses(root: Path, outcomes: dict[str, dict], *, db_url: str | None 
     """(statuses, results) in classgrade's types from grade_on_cluster's outcomes: results read back
     from the gradebook, notes from the grading notes the worker sent back, and the worker's name."""
     from . import classgrade
-    from .nbgrader_ext import NOTES_SUFFIX, read_notes
+    from .notes import NOTES_SUFFIX, read_notes
 
     url = gradebook_url(root, db_url)
     results = grading.read_results(root, [s for s, o in outcomes.items() if o["ok"]], db_url=url)

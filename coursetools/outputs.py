@@ -1,5 +1,5 @@
 """Output a graded notebook may keep, and what an output means for its cell's grade: pure functions
-on notebook nodes (no I/O), used by the autograde step (coursetools/nbgrader_ext.py).
+on notebook nodes (no I/O), used by the autograde step (coursetools/preprocessors/).
 
 - `output_bytes(output)`: the size an output adds to the saved notebook (its text and data);
 - `limit_outputs(nb, cell_limit, notebook_limit)`: every code cell's outputs cut to `cell_limit`

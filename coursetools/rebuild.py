@@ -1,6 +1,6 @@
 """A submission rebuilt on the release's skeleton: pure functions on notebooks, no I/O.
 
-The autograde pipeline (`coursetools.nbgrader_ext.RebuildFromRelease`, set in
+The autograde pipeline (`coursetools.preprocessors.RebuildFromRelease`, set in
 nbgrader_config.py) calls `rebuild` on every submission, so `nbgrader autograde`,
 the formgrader's Autograde button and `grade-class` grade the same notebook:
 

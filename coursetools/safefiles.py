@@ -12,7 +12,7 @@ trusted side (the grader, running as the instructor) therefore never opens such 
 - `collect(folder, ...)` reads every regular file under a folder within a count and a byte limit
   and says what it left out and why.
 
-Pure functions of the file system, no nbgrader: coursetools/nbgrader_ext.py (the hook),
+Pure functions of the file system, no nbgrader: coursetools/hook.py (the hook),
 coursetools/sandbox.py (the kernel's throwaway folder), coursetools/distributed.py (files that
 cross machines) and coursetools/classgrade.py use them.
 """

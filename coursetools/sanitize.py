@@ -3,9 +3,10 @@ styles, links and images only to ordinary places. Pure functions (bleach).
 
 The graded notebook is what the formgrader renders (to the instructor, logged in) and what the
 feedback is made from, so the autograde step cleans it once (`SanitizeStudentHtml` in
-coursetools/nbgrader_ext.py): every output's HTML, Markdown and SVG, and every markdown cell the
-student wrote (answers and extra cells; the release's own read-only cells are the course's). The
-HTML exporters also run with `sanitize_html` (nbgrader_config.py) as a second line.
+coursetools/preprocessors/sanitizestudenthtml.py): every output's HTML, Markdown and SVG, and
+every markdown cell the student wrote (answers and extra cells; the release's own read-only cells
+are the course's). The HTML exporters also run with `sanitize_html` (nbgrader_config.py) as a
+second line.
 """
 
 import re

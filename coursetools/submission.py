@@ -12,7 +12,7 @@ another name; none of it is trusted:
 - `extras(folder, name, shipped)`: what else is there (never graded, listed in the notes).
 
 Pure functions of the file system (lstat only; coursetools/safefiles.py), used by the autograde
-hook (coursetools/nbgrader_ext.py), RebuildFromRelease's notes and grade-class's checks.
+hook (coursetools/hook.py), RebuildFromRelease's notes and grade-class's checks.
 """
 
 import hashlib

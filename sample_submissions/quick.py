@@ -28,7 +28,7 @@ from concurrent.futures import ProcessPoolExecutor
 from coursetools import REPO, RELEASE_NB, SOURCE_NB
 from coursetools import notebooks as nbs
 from coursetools.grading import PARTS
-from coursetools.nbgrader_ext import RobustExecute
+from coursetools.preprocessors import RobustExecute
 
 # the grading kernel's own start-up (RobustExecute.hidden_modules), quieter
 KERNEL_ARGS = [*RobustExecute().extra_arguments, "--IPKernelApp.log_level=ERROR"]

@@ -32,7 +32,7 @@ ENVIRONMENT = REPO / "environment.yml"
 GRADE = """
 import json, sys
 from pathlib import Path
-from coursetools.nbgrader_ext import NOTES_SUFFIX, read_notes
+from coursetools.notes import NOTES_SUFFIX, read_notes
 from coursetools import ASSIGNMENT
 from coursetools.classgrade import NB_NAME
 from sample_submissions.catalogue import REFERENCE

@@ -23,7 +23,7 @@ from trees import REFERENCE_CACHE, changed, checksums, stale_references
 from coursetools import ASSIGNMENT, NOTEBOOK, REPO, classgrade, grading
 from coursetools import notebooks as nbs
 from courses import make_course
-from coursetools.nbgrader_ext import read_notes
+from coursetools.notes import read_notes
 from coursetools.redact import REMOVED, hidden_lines
 from coursetools.sandbox import probe
 from sample_submissions import harness

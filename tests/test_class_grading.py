@@ -20,7 +20,7 @@ from coursetools import ASSIGNMENT, NOTEBOOK, REPO, classgrade, grading, rebuild
 from sample_submissions import harness
 from coursetools import notebooks as nbs
 from coursetools.gradebook import gradebook_url, submitted_students
-from coursetools.nbgrader_ext import RobustExecute, NotRunIsFailure
+from coursetools.preprocessors import RobustExecute, NotRunIsFailure
 from hidden_lines import hidden_lines
 from sample_submissions.robustness import SAMPLES
 

@@ -8,7 +8,7 @@ import pytest
 
 from coursetools import SOURCE_NB
 from coursetools import notebooks as nbs
-from coursetools.nbgrader_ext import NotRunIsFailure, RobustExecute
+from coursetools.preprocessors import NotRunIsFailure, RobustExecute
 
 IMPORTS = "import csv\nimport numpy as np\nimport torch\nfrom torch.utils.data import DataLoader, Dataset\n"
 REFERENCE = next(c.source for c in nbs.read(SOURCE_NB).cells if nbs.grade_id(c) == "ex1_solution")

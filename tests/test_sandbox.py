@@ -386,7 +386,7 @@ def test_the_courses_own_samples_grade_where_no_sandbox_can_start(tmp_path):
     from sample_submissions.catalogue import REFERENCE_ANSWERS
 
     from coursetools.classgrade import NB_NAME
-    from coursetools.nbgrader_ext import NOTES_SUFFIX, read_notes
+    from coursetools.notes import NOTES_SUFFIX, read_notes
 
     root = make_course(tmp_path / "course")
     with open(root / "nbgrader_config.py", "a") as config:

@@ -27,7 +27,7 @@ from coursetools import course
 from courses import copy_of, make_course
 from sample_submissions import harness
 from coursetools.gradebook import DB_URL_VARIABLE, gradebook_url
-from coursetools.nbgrader_ext import NOTES_SUFFIX, read_notes
+from coursetools.notes import NOTES_SUFFIX, read_notes
 from sample_submissions.catalogue import FLAWED_DEMO
 from sample_submissions.catalogue import REFERENCE_ANSWERS as REFERENCE
 

@@ -14,7 +14,8 @@ same value, and the verdict never depends on which one a process got. A file tha
 or that holds another key, is computed again and rewritten.
 
 The grader names a folder only for a sandboxed kernel, and only one the sandbox does not show
-(the course's root; coursetools/nbgrader_ext.py). No value in it ever passes through the kernel.
+(the course's root; coursetools/preprocessors/robustexecute.py). No value in it ever passes
+through the kernel.
 """
 
 import functools

@@ -12,7 +12,7 @@ from traitlets.config.loader import PyFileConfigLoader
 from coursetools import REPO
 from coursetools.course import copy_course
 from coursetools.gradebook import DB_URL_VARIABLE
-from coursetools.nbgrader_ext import RobustExecute
+from coursetools.preprocessors import RobustExecute
 from coursetools.sandbox import UNSANDBOXED_VARIABLE, SandboxedKernelManager
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from coursetools import REPO
 
-PRODUCTION = sorted([*(REPO / "coursetools").glob("*.py"), REPO / "nbgrader_config.py",
+PRODUCTION = sorted([*(REPO / "coursetools").rglob("*.py"), REPO / "nbgrader_config.py",
                      *(REPO / "autograder").rglob("*.py")])
 TOOLING = sorted([*PRODUCTION, *(REPO / "benchmarks").glob("*.py"), *(REPO / "sample_submissions").glob("*.py"),
                   *(REPO / "tests").rglob("*.py")])

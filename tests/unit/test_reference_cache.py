@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from coursetools.nbgrader_ext import RobustExecute
+from coursetools.preprocessors import RobustExecute
 from coursetools.sandbox import SandboxedKernelManager
 from week13_checks import _cache
 
@@ -122,7 +122,8 @@ def test_a_second_grading_process_gets_exercise_2s_reference_without_importing_t
                            timeout=300, check=True).stdout.split("\n") for _ in range(2)]
     assert outs[0][0] == outs[1][0] and len(json.loads(outs[0][0])["train_loss"]) == 2
     assert (outs[0][1], outs[1][1]) == ("True", "False")
-    plain = subprocess.run([sys.executable, "-c", "import sys, coursetools.nbgrader_ext, week13_checks; "
+    plain = subprocess.run([sys.executable, "-c", "import sys, coursetools.hook, coursetools.notes, "
+                            "coursetools.preprocessors, week13_checks; "
                             "print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"],
                            capture_output=True, text=True, timeout=300, check=True)
     assert plain.stdout.strip() == "[]"

@@ -187,7 +187,7 @@ def test_clean_removes_scripts_handlers_and_javascript_links_and_keeps_content()
 
 
 def test_sanitize_step_cleans_outputs_and_the_students_markdown_only(nb):
-    from coursetools.nbgrader_ext import SanitizeStudentHtml
+    from coursetools.preprocessors import SanitizeStudentHtml
 
     mine = nbformat.v4.new_markdown_cell('My notes <img src=x onerror="alert(1)"> and **bold**')
     course = nb.readonly_md("intro", "<details><summary>Hint</summary>the course's own</details>")

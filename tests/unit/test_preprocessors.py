@@ -1,5 +1,6 @@
-"""coursetools.nbgrader_ext: the pre-convert hook, the notes file, and the preprocessors
-(run directly on in-memory notebooks, no kernel)."""
+"""The autograde pipeline's pieces: the pre-convert hook (coursetools/hook.py), the notes file
+(coursetools/notes.py) and the preprocessors (coursetools/preprocessors/), run directly on
+in-memory notebooks, no kernel."""
 
 import json
 from types import SimpleNamespace
@@ -10,8 +11,10 @@ from nbformat.v4 import new_output
 from nbgrader.api import Gradebook
 from traitlets.config import Config
 
-from coursetools import nbgrader_ext as ext
 from coursetools import rebuild as rb
+from coursetools.hook import prepare_submission
+from coursetools.notes import NOTES_SUFFIX, add_notes, read_notes
+from coursetools.preprocessors import ErrorsScoreZero, NotRunIsFailure, RebuildFromRelease, StderrIsNotFailure
 
 pytestmark = pytest.mark.filterwarnings("ignore::sqlalchemy.exc.SAWarning")
 
@@ -22,16 +25,16 @@ NB = "pytorch_fundamentals"
 
 def test_add_notes_creates_the_file_and_read_notes_reads_it(tmp_path):
     path = tmp_path / "deep" / "nb.grading.json"
-    assert ext.read_notes(path) == {}
-    ext.add_notes(path, notes=["a"], mode="sandboxed")
-    assert ext.read_notes(path) == {"notes": ["a"], "mode": "sandboxed"}
+    assert read_notes(path) == {}
+    add_notes(path, notes=["a"], mode="sandboxed")
+    assert read_notes(path) == {"notes": ["a"], "mode": "sandboxed"}
 
 
 def test_add_notes_extends_lists_without_duplicates_and_replaces_other_values(tmp_path):
     path = tmp_path / "nb.grading.json"
-    ext.add_notes(path, notes=["a", "b"], review=[], mode="plain kernel")
-    ext.add_notes(path, notes=["b", "c"], review=["look"], mode="sandboxed")
-    assert ext.read_notes(path) == {"notes": ["a", "b", "c"], "review": ["look"], "mode": "sandboxed"}
+    add_notes(path, notes=["a", "b"], review=[], mode="plain kernel")
+    add_notes(path, notes=["b", "c"], review=["look"], mode="sandboxed")
+    assert read_notes(path) == {"notes": ["a", "b", "c"], "review": ["look"], "mode": "sandboxed"}
 
 
 # --- prepare_submission (Autograde.pre_convert_hook) -----------------------------------------
@@ -64,8 +67,8 @@ def test_prepare_submission_points_nbgrader_at_a_lone_renamed_notebook(course, n
     mine = course.folder / "my work (1).ipynb"
     nbformat.write(nb.notebook(nb.code("x = 1")), str(mine))
     notebooks = [str(mine)]
-    ext.prepare_submission(assignment="week13", student="*", notebooks=notebooks, db_url=course.url,
-                           notebook_name=NB + ".ipynb")
+    prepare_submission(assignment="week13", student="*", notebooks=notebooks, db_url=course.url,
+                       notebook_name=NB + ".ipynb")
     expected = course.folder / (NB + ".ipynb")
     assert notebooks == [str(expected)]  # nbgrader's own list, changed in place
     assert expected.read_bytes() == mine.read_bytes()
@@ -77,8 +80,8 @@ def test_prepare_submission_leaves_a_correctly_named_notebook_alone(course, nb):
     right = course.folder / (NB + ".ipynb")
     nbformat.write(nb.notebook(nb.code("x = 1")), str(right))
     notebooks = [str(right)]
-    ext.prepare_submission(assignment="week13", student="alice", notebooks=notebooks, db_url=course.url,
-                           notebook_name=NB + ".ipynb")
+    prepare_submission(assignment="week13", student="alice", notebooks=notebooks, db_url=course.url,
+                       notebook_name=NB + ".ipynb")
     assert notebooks == [str(right)]
     assert not (course.folder / (NB + ".ipynb.renamed-from")).exists()
 
@@ -87,15 +90,15 @@ def test_prepare_submission_clears_the_student_s_auto_scores_only(course, nb):
     right = course.folder / (NB + ".ipynb")
     nbformat.write(nb.notebook(nb.code("x = 1")), str(right))
     assert alice_grade(course).auto == 1
-    ext.prepare_submission(assignment="week13", student="*", notebooks=[str(right)], db_url=course.url,
-                           notebook_name=NB + ".ipynb")
+    prepare_submission(assignment="week13", student="*", notebooks=[str(right)], db_url=course.url,
+                       notebook_name=NB + ".ipynb")
     after = alice_grade(course)
     assert after.auto is None and after.manual == 0.5
 
 
 def test_prepare_submission_with_no_notebooks_does_nothing(course):
-    ext.prepare_submission(assignment="week13", student="alice", notebooks=[], db_url=course.url,
-                           notebook_name=NB + ".ipynb")
+    prepare_submission(assignment="week13", student="alice", notebooks=[], db_url=course.url,
+                       notebook_name=NB + ".ipynb")
     assert alice_grade(course).auto == 1
 
 
@@ -105,7 +108,7 @@ def test_stderr_becomes_stdout_and_errors_stay(nb):
     cell = nb.test("t", "import warnings; warnings.warn('x')")
     cell.outputs = [new_output("stream", name="stderr", text="UserWarning: x\n"),
                     new_output("error", ename="ValueError", evalue="bad", traceback=[])]
-    cell, _ = ext.StderrIsNotFailure().preprocess_cell(cell, {}, 0)
+    cell, _ = StderrIsNotFailure().preprocess_cell(cell, {}, 0)
     assert [o.output_type for o in cell.outputs] == ["stream", "error"]
     assert cell.outputs[0].name == "stdout" and cell.outputs[0].text == "UserWarning: x\n"
 
@@ -113,27 +116,27 @@ def test_stderr_becomes_stdout_and_errors_stay(nb):
 def test_a_test_cell_that_did_not_run_gets_an_error(nb):
     cell = nb.test("t", "assert True")
     cell.execution_count = None
-    cell, _ = ext.NotRunIsFailure().preprocess_cell(cell, {}, 0)
+    cell, _ = NotRunIsFailure().preprocess_cell(cell, {}, 0)
     assert [(o.output_type, o.ename) for o in cell.outputs] == [("error", "NotRun")]
 
 
 def test_a_test_cell_that_ran_is_left_alone(nb):
     cell = nb.test("t", "assert True")
     cell.execution_count = 7
-    cell, _ = ext.NotRunIsFailure().preprocess_cell(cell, {}, 0)
+    cell, _ = NotRunIsFailure().preprocess_cell(cell, {}, 0)
     assert cell.outputs == []
 
 
 def test_a_test_cell_already_failing_gets_no_second_error(nb):
     cell = nb.test("t", "assert False")
     cell.outputs = [new_output("error", ename="NotebookTimeout", evalue="not run", traceback=[])]
-    cell, _ = ext.NotRunIsFailure().preprocess_cell(cell, {}, 0)
+    cell, _ = NotRunIsFailure().preprocess_cell(cell, {}, 0)
     assert [o.ename for o in cell.outputs] == ["NotebookTimeout"]
 
 
 def test_a_solution_cell_that_did_not_run_is_not_marked(nb):
     cell = nb.solution("s", "x = 1")
-    cell, _ = ext.NotRunIsFailure().preprocess_cell(cell, {}, 0)
+    cell, _ = NotRunIsFailure().preprocess_cell(cell, {}, 0)
     assert cell.outputs == []
 
 
@@ -149,8 +152,8 @@ def rebuild_step(tmp_path, release):
     config.CourseDirectory.root = str(tmp_path)
     resources = {"nbgrader": {"student": "alice", "assignment": "week13", "notebook": NB,
                               "db_url": f"sqlite:///{tmp_path / 'gradebook.db'}"}}
-    notes_file = tmp_path / "autograded" / "alice" / "week13" / (NB + ext.NOTES_SUFFIX)
-    return SimpleNamespace(step=ext.RebuildFromRelease(config=config), resources=resources,
+    notes_file = tmp_path / "autograded" / "alice" / "week13" / (NB + NOTES_SUFFIX)
+    return SimpleNamespace(step=RebuildFromRelease(config=config), resources=resources,
                            notes_file=notes_file, root=tmp_path)
 
 
@@ -165,7 +168,7 @@ def test_rebuild_step_writes_notes_and_shows_them_to_the_student(rebuild_step, a
     answered.cells[1].source = ""
     out, _ = rebuild_step.step.preprocess(answered, rebuild_step.resources)
     assert rb.grade_id(out.cells[3]) == "test1"  # rebuilt (after the notes cell)
-    notes = ext.read_notes(rebuild_step.notes_file)
+    notes = read_notes(rebuild_step.notes_file)
     assert notes["notes"] == ["sol1: the solution cell is empty"]
     assert out.cells[0].id == "grading-notes" and out.cells[0].cell_type == "markdown"
     assert "sol1: the solution cell is empty" in out.cells[0].source
@@ -173,15 +176,15 @@ def test_rebuild_step_writes_notes_and_shows_them_to_the_student(rebuild_step, a
 
 
 def test_rebuild_step_replaces_a_previous_notes_file(rebuild_step, answered):
-    ext.add_notes(rebuild_step.notes_file, notes=["stale note from the last grading"], mode="sandboxed")
+    add_notes(rebuild_step.notes_file, notes=["stale note from the last grading"], mode="sandboxed")
     rebuild_step.step.preprocess(answered, rebuild_step.resources)
-    assert ext.read_notes(rebuild_step.notes_file) == {"notes": [], "review": []}
+    assert read_notes(rebuild_step.notes_file) == {"notes": [], "review": []}
 
 
 def test_rebuild_step_writes_review_flags_but_does_not_show_them(rebuild_step, answered):
     answered.cells[1].source = "import sys\nsys.modules['x'] = None\ndef f():\n    return 1"
     out, _ = rebuild_step.step.preprocess(answered, rebuild_step.resources)
-    notes = ext.read_notes(rebuild_step.notes_file)
+    notes = read_notes(rebuild_step.notes_file)
     assert notes["review"] == ["review by hand: the code touches the interpreter"]
     assert notes["notes"] == []
     assert not any("review" in c.source for c in out.cells if c.cell_type == "markdown")
@@ -194,7 +197,7 @@ def test_rebuild_step_notes_a_renamed_notebook_first(rebuild_step, answered):
     (submitted / (NB + ".ipynb.renamed-from")).write_text("Untitled.ipynb\n")
     answered.cells[1].source = ""
     out, _ = rebuild_step.step.preprocess(answered, rebuild_step.resources)
-    assert ext.read_notes(rebuild_step.notes_file)["notes"] == [
+    assert read_notes(rebuild_step.notes_file)["notes"] == [
         "notebook found as Untitled.ipynb", "sol1: the solution cell is empty"]
     assert "notebook found as Untitled.ipynb" in out.cells[0].source
 
@@ -202,12 +205,12 @@ def test_rebuild_step_notes_a_renamed_notebook_first(rebuild_step, answered):
 def test_prepare_submission_regrade_after_the_renamed_file_changed_grades_the_new_file(course, nb):
     mine = course.folder / "Untitled.ipynb"
     nbformat.write(nb.notebook(nb.code("first = 1")), str(mine))
-    ext.prepare_submission(assignment="week13", student="*", notebooks=[str(mine)], db_url=course.url,
-                           notebook_name=NB + ".ipynb")
+    prepare_submission(assignment="week13", student="*", notebooks=[str(mine)], db_url=course.url,
+                       notebook_name=NB + ".ipynb")
     nbformat.write(nb.notebook(nb.code("late_fix = 2")), str(mine))  # a corrected resubmission, same name
     notebooks = [str(course.folder / (NB + ".ipynb")), str(mine)]  # nbgrader now lists both
-    ext.prepare_submission(assignment="week13", student="*", notebooks=notebooks, db_url=course.url,
-                           notebook_name=NB + ".ipynb")
+    prepare_submission(assignment="week13", student="*", notebooks=notebooks, db_url=course.url,
+                       notebook_name=NB + ".ipynb")
     graded = nbformat.read(notebooks[0], as_version=4)
     assert graded.cells[0].source == "late_fix = 2"
 
@@ -215,8 +218,8 @@ def test_prepare_submission_regrade_after_the_renamed_file_changed_grades_the_ne
 # --- the boundary: nothing in the submission folder is followed ------------------------------------
 
 def _grade(course, notebooks):
-    ext.prepare_submission(assignment="week13", student="*", notebooks=notebooks, db_url=course.url,
-                           notebook_name=NB + ".ipynb")
+    prepare_submission(assignment="week13", student="*", notebooks=notebooks, db_url=course.url,
+                       notebook_name=NB + ".ipynb")
     return notebooks
 
 
@@ -271,7 +274,7 @@ def test_rebuild_step_lists_extra_files_and_links_as_not_graded(rebuild_step, an
     (rebuild_step.root / "release" / "week13" / "data").mkdir()
     (submitted / "data").mkdir()  # the release ships data/: the student's copy is not used, and not noise
     rebuild_step.step.preprocess(answered, rebuild_step.resources)
-    assert ext.read_notes(rebuild_step.notes_file)["notes"] == [
+    assert read_notes(rebuild_step.notes_file)["notes"] == [
         "not graded, only the notebook is: gradebook.db (symbolic link), grading_guard.py"]
 
 
@@ -282,14 +285,14 @@ def test_a_test_cell_with_an_error_scores_zero_whatever_it_displayed(nb):
     cell.outputs = [new_output("execute_result", data={"text/plain": "5"}, execution_count=3),
                     new_output("error", ename="AssertionError", evalue="wrong std", traceback=[])]
     assert determine_grade(cell)[0] == 5, "nbgrader alone reads the displayed 5 and stops there"
-    cell, _ = ext.ErrorsScoreZero().preprocess_cell(cell, {}, 0)
+    cell, _ = ErrorsScoreZero().preprocess_cell(cell, {}, 0)
     assert determine_grade(cell)[0] == 0
     assert [o.output_type for o in cell.outputs] == ["display_data", "error"]
     assert cell.outputs[0].data == {"text/plain": "5"}
     nbformat.validate(nb.notebook(cell))
     passing = nb.test("u", "1")
     passing.outputs = [new_output("execute_result", data={"text/plain": "1"}, execution_count=1)]
-    passing, _ = ext.ErrorsScoreZero().preprocess_cell(passing, {}, 0)
+    passing, _ = ErrorsScoreZero().preprocess_cell(passing, {}, 0)
     assert passing.outputs[0].output_type == "execute_result", "a cell without an error is left as it is"
 
 
@@ -320,7 +323,7 @@ def _overwrite(source, log_lines):
     from nbformat.v4 import new_code_cell
     from nbgrader import utils
 
-    from coursetools.nbgrader_ext import OverwriteCellsQuietly
+    from coursetools.preprocessors import OverwriteCellsQuietly
 
     step = OverwriteCellsQuietly()
     source_cell = _SourceCell(HIDDEN)

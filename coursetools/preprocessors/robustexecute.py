@@ -1,243 +1,47 @@
-"""nbgrader preprocessors that close the holes of plain `nbgrader autograde`.
+"""`RobustExecute` (the autograde step; replaces nbgrader's Execute):
 
-Everything here runs inside nbgrader's own autograde pipeline (set in
-nbgrader_config.py), so `nbgrader autograde`, the formgrader's Autograde
-button and `grade-class` grade a submission identically.
-
-Before the notebook is read (`Autograde.pre_convert_hook`, `prepare_submission`):
-- the student's previous autograded scores are cleared (manual grades stay),
-  so a regrade that fails never leaves an old score;
-- a notebook saved under another name (the only one in the folder) is graded,
-  with a note.
-
-Sanitize step (`Autograde.sanitize_preprocessors`):
-- `RebuildFromRelease`: the submission on the release's skeleton
-  (coursetools/rebuild.py), with notes for the student and review flags for
-  the instructor, written to `<notebook>.grading.json` beside the graded
-  notebook (`grade-class` reads it for its summary and CSV).
-
-Autograde step (`Autograde.autograde_preprocessors`):
-
-- `RobustExecute` (replaces nbgrader's Execute):
-  * a test cell whose check is in `week13_checks.DECIDED_OUTSIDE` (every hidden
-    cell) is not run: its verdict is decided in this process from plain data
-    the kernel hands back (coursetools/verdicts.py);
-  * before every graded test cell, restores the kernel state that student
-    code could have changed (autograder/grading_guard.py) and checks,
-    through a nonce read back as a user expression, that the restore ran;
-  * a whole-notebook time limit on top of the per-cell timeout: cells after
-    it are not run (and so earn nothing);
-  * a cell that times out and leaves the kernel busy (a loop that swallows
-    KeyboardInterrupt), or a kernel that dies (`os._exit`, a crash), costs
-    that cell: the kernel is restarted, the cells that ran fine before are
-    replayed silently, and grading goes on with the next cell.
-- `StderrIsNotFailure`: output on stderr (a warning) in a test cell is kept
-  but shown as stdout, so correct code that warns keeps its points; errors
-  still fail.
-- `NotRunIsFailure`: a graded test cell without an execution count did not
-  run, and gets an error output, so it never earns points.
+* a test cell whose check is in `week13_checks.DECIDED_OUTSIDE` (every hidden
+  cell) is not run: its verdict is decided in this process from plain data
+  the kernel hands back (coursetools/verdicts.py);
+* before every graded test cell, restores the kernel state that student
+  code could have changed (autograder/grading_guard.py) and checks,
+  through a nonce read back as a user expression, that the restore ran;
+* a whole-notebook time limit on top of the per-cell timeout: cells after
+  it are not run (and so earn nothing);
+* a cell that times out and leaves the kernel busy (a loop that swallows
+  KeyboardInterrupt), or a kernel that dies (`os._exit`, a crash), costs
+  that cell: the kernel is restarted, the cells that ran fine before are
+  replayed silently, and grading goes on with the next cell.
 """
 
 import asyncio
-import hashlib
 import importlib
 import importlib.util
-import json
 import os
 import secrets
 import time
-from logging import Logger
 from pathlib import Path
-from typing import Any
 
 from nbclient.exceptions import DeadKernelError
 from nbclient.util import run_sync
 from nbformat import NotebookNode
+from nbgrader.preprocessors import Execute
 from traitlets import Integer, List, Unicode, default
-from traitlets.log import get_logger
-from nbformat import read as _nbformat_read, v4 as nbformat_v4
 
-from nbgrader.coursedir import CourseDirectory
-from nbgrader.api import MissingEntry
-from nbgrader.preprocessors import ClearHiddenTests, Execute, NbGraderPreprocessor, OverwriteCells
-from nbgrader import utils
-
-from . import KERNEL_MODULES
-from . import outputs as out_limits
-from . import sanitize
-from . import rebuild as rb
-from . import safefiles
-from . import verdicts
-from . import submission as sub
-from .gradebook import clear_auto_scores
-from .sandbox import KERNEL_OUTPUT
+from .. import KERNEL_MODULES
+from .. import outputs as out_limits
+from .. import rebuild as rb
+from .. import verdicts
+from ..notes import add_notes, notes_path
+from ..sandbox import KERNEL_OUTPUT
+from ._common import _coursedir, error_output, is_test_cell
 from week13_checks import _client
-
-NOTES_SUFFIX = ".grading.json"
-
-
-def _coursedir(preprocessor):
-    return CourseDirectory(config=preprocessor.config)
-
-
-def notes_path(coursedir: CourseDirectory, resources: dict[str, Any]) -> Path:
-    """Where the grading notes of the notebook being graded are kept (beside the graded notebook)."""
-    info = resources["nbgrader"]
-    folder = coursedir.format_path(coursedir.autograded_directory, info["student"], info["assignment"])
-    return Path(folder) / (info["notebook"] + NOTES_SUFFIX)
-
-
-def add_notes(path: Path | str, **fields: Any) -> None:
-    """Merge `fields` into the notes file: lists are extended, other values replaced."""
-    path = Path(path)
-    data = json.loads(path.read_text()) if path.exists() else {}
-    for key, value in fields.items():
-        if isinstance(value, list):
-            data.setdefault(key, []).extend(v for v in value if v not in data.get(key, []))
-        else:
-            data[key] = value
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(data, indent=1, sort_keys=True) + "\n")
-
-
-def read_notes(path: Path | str) -> dict[str, Any]:
-    path = Path(path)
-    return json.loads(path.read_text()) if path.exists() else {}
-
-
-def prepare_submission(*, assignment: str, student: str, notebooks: list[str], db_url: str, notebook_name: str,
-                       log: Logger | None = None) -> None:
-    """`Autograde.pre_convert_hook`: runs for each student before nbgrader reads the notebooks.
-
-    `student` is "*" when nbgrader grades everyone, so the student comes from the
-    notebooks' folder (submitted/<student>/<assignment>/). `notebooks` is nbgrader's own
-    list: a lone notebook saved under another name is copied to the expected name (the
-    student's file stays), the marker records the copy (`<name>` and its sha256), and the list
-    is pointed at the copy. Nothing in the folder is followed (coursetools/submission.py): a
-    notebook that is a link, a pipe or a device, or a marker that names anything but a notebook
-    file in the folder itself, refuses the submission (the list is emptied, so nbgrader grades
-    nothing and says so) with the reason in the log.
-    """
-    if not notebooks:
-        return
-    log = log or get_logger()  # the running nbgrader app's log (nbgrader passes the hook no logger)
-    folder = Path(notebooks[0]).parent
-    student_id = folder.parent.name
-    clear_auto_scores(db_url, folder.name, student_id)
-    refused = sub.problem(folder, notebook_name)
-    if refused:
-        notebooks[:] = []
-        log.error("%s: not graded: %s", student_id, refused)
-        return
-    expected = folder / notebook_name
-    marker_file = sub.marker_path(folder, notebook_name)
-    marker, _ = sub.read_marker(folder, notebook_name)
-    original = None
-    if marker is not None:  # an earlier grading made `expected` from the student's renamed file
-        named = folder / marker.original
-        try:  # is what lies under the expected name still the copy the hook made?
-            ours = hashlib.sha256(safefiles.read_regular(expected, sub.NOTEBOOK_LIMIT)).hexdigest() == marker.sha256
-        except OSError:  # gone, unreadable, or no longer a regular file
-            ours = False
-        if ours and named.is_file() and not named.is_symlink():
-            original = named  # copy it again: the student may have replaced it since
-        else:  # the renamed file is gone, or what is under the expected name is the student's own
-            marker_file.unlink()
-    elif not expected.exists() and len(notebooks) == 1:
-        original = Path(notebooks[0])
-    if original is not None:
-        try:
-            data = safefiles.read_regular(original, sub.NOTEBOOK_LIMIT)
-        except OSError as err:
-            notebooks[:] = []
-            log.error("%s: not graded: %s cannot be read (%s)", student_id, original.name, err)
-            return
-        safefiles.replace_file(expected, data)
-        safefiles.replace_file(marker_file, sub.marker_text(original.name, data).encode())
-        notebooks[:] = [str(expected)]
-        log.warning("%s: notebook found as %s, graded as %s", student_id, original.name, notebook_name)
-
-
-class RebuildFromRelease(NbGraderPreprocessor):
-    """The submission rebuilt on the release's skeleton (coursetools/rebuild.py), with notes."""
-
-    release_notebook = Unicode(
-        "", help="Path of the release notebook to rebuild on; default: <release>/<assignment>/<notebook>.ipynb "
-                 "of the course directory.").tag(config=True)
-
-    def preprocess(self, nb, resources):
-        coursedir = _coursedir(self)
-        info = resources["nbgrader"]
-        release = Path(self.release_notebook or Path(coursedir.format_path(
-            coursedir.release_directory, ".", info["assignment"])) / (info["notebook"] + ".ipynb"))
-        release_nb = nbformat_read(release)
-        rebuilt, notes = rb.rebuild(release_nb, nb)
-        flags = rb.suspicious(rebuilt, release_nb)
-        review = ["review by hand: the code touches " + ", ".join(flags)] if flags else []
-        submitted = Path(coursedir.format_path(coursedir.submitted_directory, info["student"], info["assignment"]))
-        name = info["notebook"] + ".ipynb"
-        marker, _ = sub.read_marker(submitted, name)
-        if marker is not None:
-            notes.insert(0, f"notebook found as {marker.original}")
-        shipped = {rel.split("/")[0] for rel, _ in safefiles.entries(release.parent)}
-        extra = sub.extras(submitted, name, shipped)
-        if extra:  # never copied into the graded folder (nbgrader_config.py: CourseDirectory.ignore)
-            notes.append("not graded, only the notebook is: " + ", ".join(extra[:12])
-                         + (f" and {len(extra) - 12} more" if len(extra) > 12 else ""))
-        path = notes_path(coursedir, resources)
-        if path.exists():
-            path.unlink()
-        add_notes(path, notes=notes, review=review)
-        for line in notes + review:
-            self.log.warning("%s: %s", info["student"], line)
-        if notes:
-            cell = nbformat_v4.new_markdown_cell(
-                "**Notes from the grader**\n\n" + "\n".join(f"- {line}" for line in notes))
-            cell.id = "grading-notes"
-            rebuilt.cells.insert(0, cell)
-        return rebuilt, resources
-
-
-class OverwriteCellsQuietly(OverwriteCells):
-    """nbgrader's OverwriteCells without the false alarm of nbgrader #1961. A released test cell
-    lacks its hidden tests by design, so its checksum never matches the source cell's, and every
-    student's grading log carried one "Attribute 'checksum' ... has changed!" warning per hidden
-    cell (15 here), which hid the warnings that matter. A locked cell that is exactly the release's
-    version of its source cell (the source with the hidden region removed, as generate_assignment
-    made it) gets the source's text first, as OverwriteCells would give it; a cell that differs in
-    any other way is still reported and overwritten."""
-
-    def preprocess_cell(self, cell, resources, cell_index):
-        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        if grade_id is not None and utils.is_locked(cell):
-            try:
-                source_cell = self.gradebook.find_source_cell(grade_id, self.notebook_id, self.assignment_id)
-            except MissingEntry:
-                source_cell = None
-            if source_cell is not None and source_cell.locked and cell.source != source_cell.source:
-                released = NotebookNode(source=source_cell.source)
-                ClearHiddenTests(config=self.config)._remove_hidden_test_region(released)
-                if cell.source == released.source:
-                    cell.source = source_cell.source
-        return super().preprocess_cell(cell, resources, cell_index)
-
-
-def nbformat_read(path: Path | str) -> NotebookNode:
-    return _nbformat_read(str(path), as_version=4)
-
-
-def error_output(ename: str, evalue: str) -> NotebookNode:
-    return NotebookNode(output_type="error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
 def kernel_died() -> NotebookNode:
     """The error of a cell during which the kernel died (in its own code or in a check's request)."""
     return error_output("KernelDied", "the kernel died while running this cell (os._exit, a crash or too much "
                                       "memory); the cells after it ran in a fresh kernel")
-
-
-def is_test_cell(cell: NotebookNode) -> bool:
-    return cell.cell_type == "code" and utils.is_grade(cell) and not utils.is_solution(cell)
 
 
 class RobustExecute(Execute):
@@ -509,48 +313,3 @@ class RobustExecute(Execute):
 
     # nbclient binds execute_cell to its own coroutine when the class is made; rebind it to ours.
     execute_cell = run_sync(async_execute_cell)
-
-
-class StderrIsNotFailure(NbGraderPreprocessor):
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "code":
-            for output in cell.outputs:
-                if output.output_type == "stream" and output.name == "stderr":
-                    output.name = "stdout"
-        return cell, resources
-
-
-class SanitizeStudentHtml(NbGraderPreprocessor):
-    """Student HTML is cleaned in the graded notebook itself (coursetools/sanitize.py): every
-    output's HTML, Markdown and SVG (JavaScript dropped), and every markdown cell that is not one
-    of the release's read-only cells. The formgrader renders this notebook to the instructor and
-    the feedback is made from it, so no script or event handler of a student reaches either."""
-
-    def preprocess_cell(self, cell, resources, index):
-        if cell.cell_type == "markdown" and not cell.metadata.get("nbgrader", {}).get("locked"):
-            cleaned = sanitize.clean_markdown(cell.source)
-            if cleaned != cell.source:
-                cell.source = cleaned
-        for output in cell.get("outputs", []) if cell.cell_type == "code" else ():
-            sanitize.clean_output(output)
-        return cell, resources
-
-
-class ErrorsScoreZero(NbGraderPreprocessor):
-    """A graded test cell with an error scores 0, whatever else it shows: nbgrader reads the first
-    error or the first `execute_result` of a cell (`nbgrader.utils.determine_grade`), so a value
-    displayed before the error (a student's `__init__` calling the display hook) would decide it.
-    Runs before SaveAutoGrades (nbgrader_config.py)."""
-
-    def preprocess_cell(self, cell, resources, index):
-        if is_test_cell(cell) and out_limits.errors_score_zero(cell):
-            self.log.warning("A test cell with an error also showed a result: the error decides its grade")
-        return cell, resources
-
-
-class NotRunIsFailure(NbGraderPreprocessor):
-    def preprocess_cell(self, cell, resources, index):
-        if is_test_cell(cell) and not cell.get("execution_count"):
-            if not any(o.output_type == "error" for o in cell.outputs):
-                cell.outputs.append(error_output("NotRun", "this test cell did not run, so it earns no points"))
-        return cell, resources
