@@ -23,7 +23,8 @@ outside its own result.
 - boundary_rewrites_notes: a wrong Exercise 1 that reaches into `sys.modules` (a review flag) and
   writes its own grading notes without it: loses Exercise 1, the flag stays;
 - boundary_display_hook: a wrong Cell 4 whose `train_epoch` shows a value through the display hook
-  in the test cell that calls it (nbgrader once read it as the test cell's score): loses Cell 4;
+  when the test cell's twin calls it (nbgrader once read a value shown in a test cell as its score): the
+  value reaches no test cell, and it loses Cell 4;
 - boundary_joined_hidden: a correct notebook that prints the hidden checks' source joined on one line
   and as a repr: full marks, no hidden line in the feedback;
 - boundary_environment: a correct notebook that prints its environment: full marks, no gradebook URL;
@@ -141,8 +142,8 @@ with open({NOTEBOOK.replace(".ipynb", ".grading.json")!r}, "w") as _f:
     _json.dump({{"notes": [], "review": [], "mode": "sandboxed"}}, _f)
 '''
 
-# In Cell 4, whose visible tests still run in the kernel (the cells decided outside show no output of the
-# student's code at all): train_epoch forgets zero_grad() and shows a value instead.
+# train_epoch forgets zero_grad() and shows a value instead, while the twin of Cell 4's visible test calls it:
+# the test cell must hold the grader's verdict only (what the student's code shows goes nowhere).
 DISPLAY_HOOK_CELL4 = {"cell4_solution": [
     ("        optimizer.zero_grad()\n", "        __import__('sys').displayhook('every test passed')\n")]}
 

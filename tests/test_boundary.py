@@ -224,10 +224,16 @@ def test_the_grading_notes_are_the_graders_not_the_kernels(graded):
     assert any(n.startswith("review by hand: the code touches") for n in notes), notes
 
 
-def test_a_test_cell_with_an_error_scores_zero_whatever_it_displayed(boundary_class):
+def test_what_student_code_displays_never_reaches_a_test_cell(boundary_class):
+    """train_epoch shows a value through the display hook while the twin of its visible test calls it
+    (nbgrader once read a value shown in a test cell as its score): the test cell holds the grader's
+    verdict alone, and the mistake costs Cell 4."""
     graded = boundary_class
     result = graded.results["boundary_display_hook"]
-    assert "every test passed" in _graded_text(graded.root, "boundary_display_hook")
+    nb = nbs.read(graded.root / "autograded" / "boundary_display_hook" / ASSIGNMENT / NOTEBOOK)
+    cell = next(c for c in nb.cells if nbs.grade_id(c) == "cell4_tests_train_epoch")
+    assert [o.output_type for o in cell.outputs] == ["error"], cell.outputs
+    assert "every test passed" not in json.dumps(cell.outputs)
     assert "cell4_tests_train_epoch" in result.failures, result.failures
     assert result.parts["cell4"][0] < result.parts["cell4"][1]
 

@@ -60,7 +60,8 @@ def test_failures_explain_themselves(robust_class):
     for student, part, ename in (("robust_monkeypatch_hack", "ex3", "AssertionError"),
                                  ("robust_transformer_hack", "ex2", "CheckFailed"),
                                  ("robust_custom_exc_hack", "ex1", "AssertionError"),
-                                 ("robust_event_hack", "ex1", "AssertionError")):
+                                 ("robust_event_hack", "ex1", "AssertionError"),
+                                 ("robust_observation_hack", "cell4", "AssertionError")):
         failures = results[student].failures
         assert any(g.startswith(part) and m.startswith(ename) for g, m in failures.items()), (student, failures)
     deleted = nbs.read(robust_class.course / "autograded" / "robust_deleted_tests" / ASSIGNMENT / NOTEBOOK)
@@ -240,7 +241,7 @@ def test_code_that_reaches_into_the_kernel_is_flagged_for_review(robust_class):
     flagged = {s for s, st in statuses.items() if any(n.startswith("review by hand") for n in st.notes)}
     assert flagged == {"robust_custom_exc_hack", "robust_transformer_hack", "robust_event_hack",
                        "robust_monkeypatch_hack", "robust_kernel_death", "robust_hidden_exit", "robust_registry_hack",
-                       "robust_frame_hack"}
+                       "robust_frame_hack", "robust_observation_hack"}
     with open(root / f"grades_{ASSIGNMENT}.csv", newline="") as f:
         notes = {row["student"]: row["notes"] for row in csv.DictReader(f)}
     assert "review by hand: the code touches IPython hooks" in notes["robust_transformer_hack"]

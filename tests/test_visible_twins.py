@@ -26,7 +26,7 @@ from week13_checks import VISIBLE, _client, decide
 matplotlib.use("Agg")
 RELEASE = REPO / "release" / "week13" / "pytorch_fundamentals.ipynb"
 SOURCE = REPO / "source" / "week13" / "pytorch_fundamentals.ipynb"
-PARTS = {g.split("_tests_")[0] for g in VISIBLE}  # cell2, cell3, cell6, ex1, ex2, ex3, ex4
+PARTS = {g.split("_tests_")[0] for g in VISIBLE}  # Cells 1 to 6, Exercises 1 to 4
 
 # Mistakes no sample of the suite makes in these cells, so that every twin is seen to reject one.
 MORE = [
@@ -45,12 +45,19 @@ MORE = [
     Sample("twin_gradients_swapped", "dw1 and dw2 swapped", {"cell6_solution": [("return x1, x2, 1.0", "return x2, x1, 1.0")]}),
     Sample("twin_gradients_two", "two gradients", {"cell6_solution": [("return x1, x2, 1.0", "return x1, x2")]}),
     Sample("twin_db_zero", "db = 0", {"cell6_solution": [("return x1, x2, 1.0", "return x1, x2, 0.0")]}),
+    Sample("twin_dydx_float", "dydx a Python float", {"cell1_solution": [("dydx = _x.grad", "dydx = _x.grad.item()")]}),
+    Sample("twin_metrics_dropped", "save_checkpoint drops the metrics", {"cell5_solution": [("        **metrics,\n", "")]}),
+    Sample("twin_load_returns_none", "load_checkpoint returns nothing", {"cell5_solution": [
+        ("    return checkpoint", "    return None")]}),
+    Sample("twin_eval_restores_train_mode", "evaluate puts the model back in train mode (correct)", {"cell4_solution": [
+        ("            seen += batch_y.size(0)\n    return", "            seen += batch_y.size(0)\n    model.train()\n    return")]}),
 ]
 
 
-# Exercise 3's visible cells train on Cell 3's X_train, so a Cell 3 mistake fails them too; their twins
-# train on data of their own, so that mistake costs Cell 3 only (the twin passes, and that is fairer).
-OTHER_PARTS_DATA = {("twin_float64_features", "ex3")}
+# The visible cells of Cell 4 and Exercise 3 train on Cell 3's X_train, so a Cell 3 mistake fails them
+# too; their twins train on data of their own, so that mistake costs Cell 3 only (the twin passes, and
+# that is fairer).
+OTHER_PARTS_DATA = {("twin_float64_features", "ex3"), ("twin_float64_features", "cell4")}
 
 
 def _answers_these_parts(sample):
@@ -104,7 +111,7 @@ def test_the_cell_and_its_twin_agree(table, student):
         if (student, gid.split("_tests_")[0]) in OTHER_PARTS_DATA and twin is None:
             continue
         assert (own is None) == (twin is None), f"{gid}: the cell says {own!r}, its twin {twin!r}"
-        if isinstance(own, AssertionError):  # the same error; Cell 6's twin draws other inputs
+        if isinstance(own, AssertionError):  # the same error; the twins of Cells 4 and 6 draw other inputs
             assert _numbers_blanked(twin) == _numbers_blanked(f"AssertionError: {own}"), f"{gid}: the same message"
         elif isinstance(own, NameError) and twin.startswith("NotImplementedError"):  # the twin met a stub first
             assert student == "untouched_release", f"{gid}: {twin}"
@@ -113,7 +120,7 @@ def test_the_cell_and_its_twin_agree(table, student):
 
 
 def _numbers_blanked(message):
-    return re.sub(r"-?\d+\.\d+", "#", message)
+    return re.sub(r"-?\d+(\.\d+)?", "#", message)
 
 
 def test_the_reference_passes_and_every_twin_rejects_a_mistake(table):

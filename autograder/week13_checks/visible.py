@@ -73,6 +73,51 @@ def _shown(d):
     return K.type_name(d)
 
 
+def _raise(error):
+    """The student's exception the kernel met and reported as data, raised where the cell meets it."""
+    expect(type(error) is dict and type(error.get("types")) is list and type(error.get("message")) is str,
+           "the kernel's answer lacks the exception it met")
+    raise K.Raised([str(t) for t in error["types"]][:64], error["message"][:500])
+
+
+def _same(a, b):
+    """torch.equal of two described tensors: the same shape and the same numbers."""
+    x, y = _array(a), _array(b)
+    return x is not None and y is not None and x.shape == y.shape and np.array_equal(x, y)
+
+
+# --- Cell 1 ---
+
+def broadcast(k):
+    d = _run(k, "broadcast")
+    value = d.get("value")
+    expect(K.kind(value) == "tensor", "broadcast_result should be a torch.Tensor")
+    expect(_shape(value) == (3, 3), f"(3, 1) + (3,) should have shape (3, 3), got {_shape(value)}")
+    r = _array(value)
+    # an outer sum a_i + b_j: r[i, j] - r[i, 0] - r[0, j] + r[0, 0] == 0 (torch.allclose to zeros: atol 1e-8)
+    expect(r is not None and bool(np.all(np.abs(r - r[:, :1] - r[:1, :] + r[0, 0]) <= 1e-8)),
+           "broadcast_result should be a column plus a row, added by broadcasting")
+    again = d.get("again")
+    expect(again is None or (type(again) is dict and type(again.get("results")) is list and any(
+        _shape(t) == (3, 3) and _same(t, again.get("value")) for t in again["results"])),
+        "broadcast_result should be computed by adding a (3, 1) tensor and a (3,) tensor (broadcasting copies "
+        "them to (3, 3)), not typed in")
+
+
+def autograd(k):
+    d = _run(k, "autograd")
+    value = d.get("value")
+    expect(K.kind(value) == "tensor", "dydx should be the tensor x.grad, not a Python number")
+    got = _array(value)
+    expect(got is not None and got.size == 1, f"dydx should hold one number, got shape {_shape(value)}")
+    got = float(got.reshape(-1)[0])
+    expect(abs(got - 7.0) < 1e-6, f"dy/dx at x = 2 should be 2*2 + 3 = 7, got {got}")
+    # run again with every gradient autograd returns doubled, a derivative autograd computed doubles (14)
+    again = d.get("again")
+    expect(again is None or (type(again) is float and abs(again - 14.0) < 1e-6),
+           "dydx should be computed by autograd (y.backward(), then x.grad), not typed in or worked out by hand")
+
+
 # --- Cell 2 ---
 
 def _linear(layer, features):
@@ -158,6 +203,194 @@ def loaders(k):
     expect(d.get("len_test_data") == 200, "test_loader should serve the 200 test rows")
 
 
+# --- Cell 4: on a 10-8-2 network of the fixture's own and 70 rows the grader chose ---
+
+@_cache.cached
+def epoch_reference(seed):
+    """One epoch by the book (forward, loss, zero_grad, backward, step; SGD lr 0.1), in torch as the
+    kernel runs it: the parameters after, each batch's loss, the correct predictions."""
+    import torch
+    import torch.nn as nn
+
+    from . import _visible_kernel as fixture
+    from ._reference import one_thread
+
+    weights, x, y = _mlp_inputs(seed, 70, hidden=8)
+    with one_thread():
+        net = fixture.net_with(weights)
+        optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+        losses, correct = [], 0
+        for bx, by in fixture._loader(x.tolist(), y.tolist()):
+            out = net(bx)
+            loss = nn.CrossEntropyLoss()(out, by)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            losses.append(loss.item())
+            correct += int((out.argmax(dim=1) == by).sum())
+        return {"parameters": [p.detach().tolist() for p in net.parameters()], "losses": losses, "correct": correct}
+
+
+@_cache.cached
+def evaluation_reference(seed):
+    """Each batch's loss and the correct predictions of the network as it is, without training."""
+    import torch
+    import torch.nn as nn
+
+    from . import _visible_kernel as fixture
+    from ._reference import one_thread
+
+    weights, x, y = _mlp_inputs(seed, 70, hidden=8)
+    with one_thread(), torch.no_grad():
+        net = fixture.net_with(weights)
+        batches = [(nn.CrossEntropyLoss()(net(bx), by).item(), int((net(bx).argmax(1) == by).sum()))
+                   for bx, by in fixture._loader(x.tolist(), y.tolist())]
+    return {"losses": [loss for loss, _ in batches], "correct": sum(c for _, c in batches)}
+
+
+def _two_floats(d, function, hint):
+    loss, acc = d.get("loss"), d.get("acc")
+    expect(K.kind(loss) == "float" and K.kind(acc) == "float",
+           f"{function} should return two Python floats, got {K.type_name(loss)} and {K.type_name(acc)}: " + (
+               "a NumPy float (from np.mean?) is not one: Cell 5 saves these numbers in a checkpoint that "
+               "torch.load(weights_only=True) refuses, so wrap it in float(...)" if d.get("numpy") is True else hint))
+    return loss["value"], acc["value"]
+
+
+def _bools(values):
+    return type(values) is list and all(type(v) is bool for v in values)
+
+
+def train_epoch(k):
+    d = _run(k, "train_epoch", **_mlp_request(41, 70, hidden=8))
+    _, x, y = _mlp_inputs(41, 70, hidden=8)
+    loss, acc = _two_floats(d, "train_epoch", "use loss.item()")
+    modes = d.get("modes")
+    expect(_bools(modes) and modes != [] and all(modes),
+           "train_epoch should train in train mode: call model.train() at its start (the model came in eval mode)")
+    calls, outputs = d.get("calls"), d.get("outputs")
+    expect(type(calls) is list and type(outputs) is list, "the kernel's answer lacks train_epoch's criterion calls")
+    expect(d.get("calls_made") == 3,
+           f"train_epoch should compute the loss once per batch (3 batches here), got {d.get('calls_made')} criterion calls")
+    for call, start in zip(calls, (0, 32, 64)):
+        expect(type(call) is list and len(call) == 2, "the kernel's answer lacks train_epoch's criterion calls")
+        logits, target = call
+        expect(_torch_dtype(target) == "torch.int64" and _shape(target) == (len(y[start:start + 32]),)
+               and np.array_equal(_array(target), y[start:start + 32]),
+               "pass the labels to the criterion as the loader gives them: CrossEntropyLoss wants int64 class indices "
+               "of shape (B,), not one-hot or float targets")
+        expect(any(_same(logits, out) for out in outputs),
+               "pass the model's raw outputs (logits) to the criterion: CrossEntropyLoss applies log_softmax itself, "
+               "so no softmax before it")
+    log = d.get("order")
+    expect(type(log) is list and all(type(e) is list and len(e) == 2 and type(e[1]) is bool for e in log),
+           "the kernel's answer lacks train_epoch's calls")
+    order = [e[0] for e in log]
+    expect(order == ["backward", "step"] * 3,
+           f"each batch should call loss.backward() and then optimizer.step() once, in that order; the calls were {order}")
+    expect(all(ok for name, ok in log if name == "backward"),
+           "gradients were not zero when loss.backward() ran: call optimizer.zero_grad() in every batch, before "
+           "backward() (gradients accumulate)")
+    expect(all(ok for name, ok in log if name == "step"),
+           "optimizer.step() found no gradients: call optimizer.zero_grad() before loss.backward(), not between "
+           "backward() and step()")
+    # the same epoch by the book, computed here on the same starting network and batches
+    want = epoch_reference(41)
+    expect(_same_parameters(d.get("parameters"), want["parameters"]),
+           "after one epoch the parameters should equal those of the loop forward, loss, zero_grad, backward, step")
+    mean = sum(want["losses"]) / 3
+    expect(abs(loss - mean) < 1e-6, f"the loss should be the mean of the 3 batch losses, {mean:.5f}, got {loss:.5f}")
+    expect(abs(acc - want["correct"] / 70) < 1e-9,
+           f"accuracy should be correct samples / all samples = {want['correct']}/70, got {acc:.5f} (not the mean of "
+           "per-batch accuracies)")
+
+
+def evaluate(k):
+    request = _mlp_request(42, 70, hidden=8)
+    d = _run(k, "evaluate", **request)
+    loss, acc = _two_floats(d, "evaluate", "use .item()")
+    modes = d.get("modes")
+    expect(type(modes) is list and all(type(m) is list and len(m) == 2 and _bools(m) for m in modes),
+           "the kernel's answer lacks evaluate's forward passes")
+    expect(modes != [] and not any(training for training, _ in modes),
+           "evaluate should put the model in eval mode (model.eval()) before its forward passes")
+    expect(not any(grad for _, grad in modes), "evaluate should run its forward passes under torch.no_grad() (no graph is needed)")
+    expect(_same_parameters(d.get("parameters"), request["weights"], exact=True), "evaluate must not change the parameters")
+    expect(_bools(d.get("grads")) and not any(d["grads"]), "evaluate should never call backward (it only measures)")
+    want = evaluation_reference(42)
+    expect(abs(loss - sum(want["losses"]) / len(want["losses"])) < 1e-6, "loss should be the mean of the batch losses")
+    expect(abs(acc - want["correct"] / 70) < 1e-9, "accuracy should be correct samples / number of samples")
+
+
+# --- Cell 5: checkpoints of a 4-6-2 network of the fixture's own ---
+
+@_cache.cached
+def checkpoint_reference(seed):
+    """The visible cell's trained model, and the first torch.rand(3) after torch.manual_seed(seed)."""
+    import torch
+
+    from . import _visible_kernel as fixture
+    from ._reference import one_thread
+
+    with one_thread():
+        model, _ = fixture.checkpoint_model()
+        torch.manual_seed(seed)
+        return {"trained": [p.detach().tolist() for p in model.parameters()], "next": torch.rand(3).tolist()}
+
+
+@_cache.cached
+def straight_reference():
+    """Six uninterrupted epochs, as the kernel runs them."""
+    from . import _visible_kernel as fixture
+    from ._reference import one_thread
+
+    with one_thread():
+        return [p.detach().tolist() for p in fixture.straight_run().parameters()]
+
+
+def _equal_parameters(a, b):
+    """torch.equal for every parameter of two described lists."""
+    return type(a) is list and type(b) is list and len(a) == len(b) and all(_same(p, q) for p, q in zip(a, b))
+
+
+def roundtrip(k):
+    d = _run(k, "roundtrip", seed=53)
+    keys = d.get("keys")
+    expect(type(keys) is list, "the kernel's answer lacks the checkpoint's keys")
+    for key in ("epoch", "model_state_dict", "optimizer_state_dict", "rng_state"):
+        expect(key in keys, f"the checkpoint should contain {key!r}")
+    if "stored_error" in d:
+        _raise(d["stored_error"])
+    stored = d.get("stored")
+    expect(type(stored) is list and len(stored) == 2 and _number(stored[0]) == 7 and _number(stored[1]) == 0.5,
+           "epoch and each metric keyword should be stored under their own names")
+    if "load_error" in d:
+        _raise(d["load_error"])
+    if "epoch_error" in d:
+        _raise(d["epoch_error"])
+    expect(d.get("is_dict") is True and _number(d.get("epoch")) == 7, "load_checkpoint should return the checkpoint dictionary")
+    want = checkpoint_reference(53)
+    expect(_equal_parameters(d.get("loaded"), d.get("trained")) and _same_parameters(d.get("loaded"), want["trained"]),
+           "load_checkpoint should restore the model's parameters")
+    expect(type(d.get("optimizer_state")) is int and d["optimizer_state"] > 0,
+           "load_checkpoint should restore the optimiser state (Adam's moments)")
+    got = _array(d.get("next"))
+    expect(got is not None and got.shape == (3,) and np.array_equal(got, want["next"]),
+           "load_checkpoint should restore the RNG state (torch.set_rng_state)")
+
+
+def resume(k):
+    d = _run(k, "resume")
+    expect(_equal_parameters(d.get("first"), d.get("copy")),
+           "a model reloaded from the checkpoint should have exactly the saved parameters (model_state_dict)")
+    if "epoch_error" in d:
+        _raise(d["epoch_error"])
+    expect(_number(d.get("epoch")) == 3, "load_checkpoint should return the dict with the saved epoch")
+    expect(_equal_parameters(d.get("straight"), d.get("resumed")) and _same_parameters(d.get("resumed"), straight_reference()),
+           "3 epochs + save + resume into a fresh model and optimiser + 3 epochs should equal 6 uninterrupted epochs "
+           "exactly: save and restore model_state_dict, optimizer_state_dict and rng_state")
+
+
 # --- Cell 6 ---
 
 def gradients(k):
@@ -240,20 +473,20 @@ def structure(k):
 
 # --- Exercise 3 ---
 
-def _ex3_inputs(seed, rows):
-    """A 10-12-2 MLP's weights (float32 values, drawn as nn.Linear draws them) and `rows` rows of data."""
+def _mlp_inputs(seed, rows, hidden=12):
+    """A 10-hidden-2 MLP's weights (float32 values, drawn as nn.Linear draws them) and `rows` rows of data."""
     rng = np.random.default_rng(seed)
     f32 = lambda a: a.astype(np.float32).astype(np.float64)  # noqa: E731
     weights = []
-    for fan_in, fan_out in ((10, 12), (12, 2)):
+    for fan_in, fan_out in ((10, hidden), (hidden, 2)):
         bound = 1 / math.sqrt(fan_in)
         weights += [f32(rng.uniform(-bound, bound, (fan_out, fan_in))), f32(rng.uniform(-bound, bound, fan_out))]
     x, y = f32(rng.standard_normal((rows, 10))), rng.integers(0, 2, rows)
     return weights, x, y
 
 
-def _ex3_request(seed, rows):
-    weights, x, y = _ex3_inputs(seed, rows)
+def _mlp_request(seed, rows, hidden=12):
+    weights, x, y = _mlp_inputs(seed, rows, hidden)
     return dict(weights=[w.tolist() for w in weights], x=x.tolist(), y=y.tolist())
 
 
@@ -274,7 +507,7 @@ def full_batch_steps(seed, rows):
 
     from . import _visible_kernel as fixture  # the same network the kernel builds
 
-    weights, x, y = _ex3_inputs(seed, rows)
+    weights, x, y = _mlp_inputs(seed, rows)
     out = []
     for make in (lambda p: torch.optim.SGD(p, lr=0.1), lambda p: torch.optim.Adam(p, lr=0.01)):
         net = fixture.net_with(weights)
@@ -286,15 +519,15 @@ def full_batch_steps(seed, rows):
     return out
 
 
-def _same_parameters(got, want):
-    """torch.allclose(p, q, atol=1e-6) for every parameter."""
+def _same_parameters(got, want, exact=False):
+    """torch.allclose(p, q, atol=1e-6) for every parameter (torch.equal where `exact`)."""
     return type(got) is list and len(got) == len(want) and all(
         (a := _array(g)) is not None and a.shape == np.shape(w)
-        and np.allclose(a, w, rtol=1e-5, atol=1e-6) for g, w in zip(got, want))
+        and (np.array_equal(a, w) if exact else np.allclose(a, w, rtol=1e-5, atol=1e-6)) for g, w in zip(got, want))
 
 
 def matches_full_batch(k):
-    runs = _run(k, "full_batch", **_ex3_request(91, 64))
+    runs = _run(k, "full_batch", **_mlp_request(91, 64))
     want = full_batch_steps(91, 64)
     expect(type(runs) is list and len(runs) == 6, "the kernel's answer lacks accumulated_step's results")
     for i, got in enumerate(runs):
@@ -303,7 +536,7 @@ def matches_full_batch(k):
 
 
 def clears_old_gradients(k):
-    d = _run(k, "stale_gradients", **_ex3_request(92, 32))
+    d = _run(k, "stale_gradients", **_mlp_request(92, 32))
     expect(d.get("steps") == 1, "call optimizer.step() once, after every micro-batch's backward(); it was called "
                                 f"{d.get('steps')} times")
     fresh = [_array(p) for p in d.get("fresh") or []]
@@ -313,8 +546,8 @@ def clears_old_gradients(k):
 
 
 def returns_loss(k):
-    request = _ex3_request(93, 48)
-    weights, x, y = _ex3_inputs(93, 48)
+    request = _mlp_request(93, 48)
+    weights, x, y = _mlp_inputs(93, 48)
     d = _run(k, "returned_loss", **request)
     got = d.get("got")
     expect(K.kind(got) == "float", f"accumulated_step should return a Python float, got {K.type_name(got)}: " + (
@@ -364,10 +597,16 @@ def basic(k):
 
 # The visible test cells decided outside the kernel when grading, by grade id.
 CHECKS = {
+    "cell1_tests_broadcast": broadcast,
+    "cell1_tests_autograd": autograd,
     "cell2_tests_architecture": architecture,
     "cell2_tests_count": count,
     "cell3_tests_tensors": tensors,
     "cell3_tests_loaders": loaders,
+    "cell4_tests_train_epoch": train_epoch,
+    "cell4_tests_evaluate": evaluate,
+    "cell5_tests_roundtrip": roundtrip,
+    "cell5_tests_resume": resume,
     "cell6_tests_gradients": gradients,
     "ex1_tests_wine": wine,
     "ex2_tests_structure": structure,

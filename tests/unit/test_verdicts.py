@@ -45,15 +45,16 @@ def test_every_exercise_1_check_passes_the_reference_through_the_probe(reference
         assert week13_checks.decide(grade_id, K.LocalKernel(reference)) is None, grade_id
 
 
-def test_every_hidden_cell_has_its_check_decided_outside_the_kernel():
-    """...and of the visible test cells, exactly those with a twin (VISIBLE): a twin of no cell, or of a
-    cell that is not a test, would never be asked."""
+def test_every_graded_cell_is_decided_outside_the_kernel():
+    """Every hidden test cell has its check, and every visible one its twin (VISIBLE): when grading, no
+    test cell's points are decided in the student's interpreter. A twin of no cell, or of a cell that
+    is not a test, would never be asked."""
     cells = nbs.read(SOURCE_NB).cells
     hidden = {nbs.grade_id(c) for c in cells if "### BEGIN HIDDEN TESTS" in c.source}
     tests = {nbs.grade_id(c) for c in cells if c.metadata.get("nbgrader", {}).get("grade")
              and not c.metadata["nbgrader"].get("solution") and c.cell_type == "code"}
     assert set(week13_checks.DECIDED_OUTSIDE) - week13_checks.VISIBLE == hidden
-    assert week13_checks.VISIBLE <= tests - hidden and len(week13_checks.VISIBLE) == 11
+    assert week13_checks.VISIBLE == tests - hidden and len(week13_checks.VISIBLE) == 17
 
 
 @pytest.mark.parametrize("text, message", [
