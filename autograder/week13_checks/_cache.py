@@ -109,3 +109,16 @@ def cached(fn):
 
     wrapper.cache_clear = memo.clear
     return wrapper
+
+
+def torch_reference(fn):
+    """`cached`, for a reference run in the grader's torch: computed with torch on one thread, as
+    in the grading kernel (OMP_NUM_THREADS=1), so that its sums run in the kernel's order."""
+    @functools.wraps(fn)
+    def on_one_thread(*args):
+        from ._reference import one_thread
+
+        with one_thread():
+            return fn(*args)
+
+    return cached(on_one_thread)

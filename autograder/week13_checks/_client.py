@@ -15,6 +15,7 @@ Two kernels speak the same requests:
 What comes back is parsed as JSON only, bounded in size; anything else is a failed check.
 """
 
+import hashlib
 import json
 import secrets
 
@@ -59,14 +60,32 @@ def parse(text):
         reply = json.loads(text)
     except (ValueError, RecursionError) as e:
         raise Malformed(f"the kernel's answer is not JSON ({type(e).__name__})") from None
+    return answer(reply)
+
+
+def answer(reply):
+    """The "ok" data of one parsed answer; `Raised` for an exception, `Malformed` for anything else."""
     if type(reply) is not dict:
         raise Malformed("the kernel's answer is not a JSON object")
     if "ok" in reply:
         return reply["ok"]
-    raised = reply.get("raised")
-    if type(raised) is dict and type(raised.get("types")) is list and type(raised.get("message")) is str:
-        raise Raised([str(t) for t in raised["types"]][:64], raised["message"][:_probe.MAX_MESSAGE])
+    raised = _reported(reply.get("raised"))
+    if raised is not None:
+        raise raised
     raise Malformed("the kernel's answer has neither a result nor an exception")
+
+
+def _reported(raised):
+    """The `Raised` of an exception reported as data (_probe.raised), or None when it is not one."""
+    if type(raised) is dict and type(raised.get("types")) is list and type(raised.get("message")) is str:
+        return Raised([str(t) for t in raised["types"]][:64], raised["message"][:_probe.MAX_MESSAGE])
+    return None
+
+
+def raise_reported(raised):
+    """Raise the student's exception that a fixture met and reported as data: `Raised`, or
+    `Malformed` when the report is not one."""
+    raise _reported(raised) or Malformed("the kernel's answer lacks the exception it met")
 
 
 class Kernel:
@@ -75,7 +94,6 @@ class Kernel:
     def __init__(self):
         self._handles = 0
         self._prefix = f"h{secrets.token_hex(4)}_"  # handles of one check never name another check's objects
-        self._defined = set()  # fixtures sent to the kernel by this check
 
     def _send(self, request):
         raise NotImplementedError
@@ -101,17 +119,37 @@ class Kernel:
     def fixture(self, name, sources, function, **kwargs):
         """Call `function(ns, **kwargs)` of the fixture `name`: code (sources, as text) that builds
         a check's inputs in the kernel, calls the student's code and returns plain data. The sources
-        are sent once per check."""
-        if name not in self._defined:
-            self.call("define", name=name, sources=list(sources))
-            self._defined.add(name)
-        d = self.call("call", fixture=name, function=function, kwargs=kwargs)
+        are sent when the kernel lacks them (the first check of a kernel that uses them: the probe
+        keeps them under their digest), so most checks take one round trip."""
+        sources = list(sources)
+        digest = hashlib.sha256("\0".join(sources).encode()).hexdigest()
+        d = self.call("call", fixture=name, digest=digest, function=function, kwargs=kwargs)
+        if kind(d) == "undefined":
+            self.call("define", name=name, digest=digest, sources=sources)
+            d = self.call("call", fixture=name, digest=digest, function=function, kwargs=kwargs)
         if kind(d) != "data":
             raise Malformed(f"expected the data of {function}, got {type_name(d)}")
         return d.get("value")
 
     def item(self, handle, index):
         return self.call("item", obj=handle, index=index)
+
+    def items_at(self, handle, indices):
+        """`handle[i]` for every i, in one round trip: for each, its description or the `Raised` of
+        the exception it raised (not raised here: the caller meets it where it reads that item)."""
+        indices = list(indices)
+        if len(indices) > _probe.MAX_ITEMS:
+            raise ValueError(f"at most {_probe.MAX_ITEMS} items per request")
+        d = self.call("each", requests=[{"op": "item", "obj": handle, "index": i} for i in indices])
+        if kind(d) != "answers" or type(d.get("items")) is not list or len(d["items"]) != len(indices):
+            raise Malformed(f"expected {len(indices)} answers, got {type_name(d)}")
+        out = []
+        for reply in d["items"]:
+            try:
+                out.append(answer(reply))
+            except Raised as e:
+                out.append(e)
+        return out
 
     def attr(self, handle, name):
         return self.call("attr", obj=handle, name=name)

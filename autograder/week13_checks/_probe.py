@@ -21,7 +21,7 @@ MAX_ITEMS = 1_000  # elements of one list or tuple, and batches of one DataLoade
 MAX_MESSAGE = 500  # characters of an exception's message
 
 _objects = {}  # handle -> object built by a request
-_fixtures = {}  # name -> namespace of a fixture's sources (code of the check's inputs, sent as text)
+_fixtures = {}  # name -> (digest, namespace) of a fixture's sources (code of the check's inputs, sent as text)
 _folder = []  # the request files' folder, made on first use
 
 
@@ -112,14 +112,19 @@ def _run(ns, op):
         obj = ns[op["name"]](*_decode(op.get("args", [])), **_decode(op.get("kwargs", {})))
         _objects[op["bind"]] = obj
         return {"kind": "other", "type": type(obj).__name__}
+    if what == "each":  # several requests in one round trip, each answered on its own (ok or raised)
+        return {"kind": "answers", "items": [_answer(ns, sub) for sub in op["requests"][:MAX_ITEMS]]}
     if what == "define":  # the code that builds a check's inputs in the kernel (no expected value in it)
-        fixture = {"__name__": f"__w13_fixture_{op['name']}__", "describe": describe}
+        fixture = {"__name__": f"__w13_fixture_{op['name']}__", "describe": describe, "raised": raised}
         for i, source in enumerate(op["sources"]):
             exec(compile(source, f"<week13 fixture {op['name']} {i}>", "exec"), fixture)
-        _fixtures[op["name"]] = fixture
+        _fixtures[op["name"]] = (op.get("digest"), fixture)
         return {"kind": "none", "value": None}
     if what == "call":  # a fixture function: it calls the student's code and returns plain data
-        return {"kind": "data", "value": _fixtures[op["fixture"]][op["function"]](ns, **op.get("kwargs", {}))}
+        digest, fixture = _fixtures.get(op["fixture"], (None, None))
+        if fixture is None or digest != op.get("digest"):
+            return {"kind": "undefined"}  # the grader sends the sources, then calls again
+        return {"kind": "data", "value": fixture[op["function"]](ns, **op.get("kwargs", {}))}
     obj = _objects[op["obj"]]
     if what == "item":
         return describe(obj[op["index"]])
@@ -138,10 +143,22 @@ def _run(ns, op):
     raise ValueError(f"unknown request {what!r}")
 
 
+def raised(e):
+    """An exception the student's code raised, as data: its class names (most derived first) and message."""
+    return {"types": [c.__name__ for c in type(e).__mro__], "message": str(e)[:MAX_MESSAGE]}
+
+
+def _answer(ns, op):
+    try:
+        return {"ok": _run(ns, op)}
+    except Exception as e:  # the student's code raised: its exception's type names and message
+        return {"raised": raised(e)}
+
+
 def serve(ns, request):
     """Run one request (a JSON text) in the namespace `ns`; the answer as a JSON text."""
     try:
-        return json.dumps({"ok": _run(ns, json.loads(request))})
-    except Exception as e:  # the student's code raised: its exception's type names and message
-        return json.dumps({"raised": {"types": [c.__name__ for c in type(e).__mro__],
-                                      "message": str(e)[:MAX_MESSAGE]}})
+        op = json.loads(request)
+    except ValueError as e:
+        return json.dumps({"raised": raised(e)})
+    return json.dumps(_answer(ns, op))

@@ -2,8 +2,8 @@
 
 The grader sends this file's text into the grading kernel as a fixture (_probe.py). Each function
 builds what the visible test cell builds, from the notebook's own names, calls the student's code
-and returns plain data: numbers, type facts, and tensors described (`describe`, which the probe
-gives every fixture). The verdict is reached outside, in visible.py, with the visible test's own
+and returns plain data: numbers, type facts, tensors described and exceptions met (`describe` and
+`raised`, which the probe gives every fixture). The verdict is reached outside, in visible.py, with the visible test's own
 messages. Nothing here holds an expected value, so it may be read in the kernel; a submission
 that replaces it only changes the data it hands back.
 """
@@ -337,10 +337,6 @@ def _net_4_6_2():
     return nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
 
 
-def _raised(e):
-    return {"types": [c.__name__ for c in type(e).__mro__], "message": str(e)[:500]}
-
-
 def checkpoint_model():
     """The visible cell's model: SimpleMLP-shaped 4-6-2, seeded 3, two Adam steps on data of its own."""
     torch.manual_seed(3)
@@ -370,7 +366,7 @@ def roundtrip(ns, seed):
     try:
         out["stored"] = [describe(raw["epoch"]), describe(raw["val_loss"])]  # noqa: F821
     except Exception as e:  # raised where the cell reads them, after its keys assertion
-        out["stored_error"] = _raised(e)
+        out["stored_error"] = raised(e)  # noqa: F821 (the probe's encoder)
         return out
     fresh = _net_4_6_2()
     fresh_opt = torch.optim.Adam(fresh.parameters(), lr=0.01)
@@ -378,7 +374,7 @@ def roundtrip(ns, seed):
     try:  # what raises here, the cell meets after its assertion on the stored values
         ck = _name(ns, "load_checkpoint")(path, fresh, fresh_opt)
     except Exception as e:
-        out["load_error"] = _raised(e)
+        out["load_error"] = raised(e)  # noqa: F821 (the probe's encoder)
         return out
     out["next"] = describe(torch.rand(3))  # noqa: F821  (drawn first: nothing below draws)
     out["is_dict"] = isinstance(ck, dict)
@@ -386,7 +382,7 @@ def roundtrip(ns, seed):
         try:
             out["epoch"] = describe(ck["epoch"])  # noqa: F821
         except Exception as e:
-            out["epoch_error"] = _raised(e)
+            out["epoch_error"] = raised(e)  # noqa: F821 (the probe's encoder)
     out.update(loaded=_parameters(fresh), optimizer_state=len(fresh_opt.state_dict()["state"]))
     return out
 
@@ -438,7 +434,7 @@ def resume(ns):
     try:
         out["epoch"] = describe(load(path, resumed, resumed_opt)["epoch"])  # noqa: F821
     except Exception as e:  # raised where the cell reads it, after its first assertion
-        out["epoch_error"] = _raised(e)
+        out["epoch_error"] = raised(e)  # noqa: F821 (the probe's encoder)
         return out
     resume_epochs(resumed, resumed_opt, loader, 3)
     out["resumed"] = _parameters(resumed)

@@ -53,7 +53,19 @@ def _item(k, ds, i, n_features, where, strict=True):
     """ds[i] as (list of floats, int). `strict` checks the exact types the contract names
     (float32 x, int64 0-d y); the checks about values pass strict=False, so that a dtype mistake
     costs points in the checks about items and batches, not in every check of the exercise."""
-    out = k.item(ds, i)
+    return _read_item(k.item(ds, i), n_features, where, strict)
+
+
+def _items(k, ds, indices, n_features, strict=True):
+    """_item of every index in `indices`, fetched in one round trip and read in order: the first
+    item that raised, or that is not an item, stops here as it would have one item at a time."""
+    for i, out in zip(indices, k.items_at(ds, indices)):
+        if isinstance(out, Raised):
+            raise out
+        yield i, _read_item(out, n_features, f"ds[{i}]", strict)
+
+
+def _read_item(out, n_features, where, strict):
     expect(K.kind(out) in ("tuple", "list") and out.get("length") == 2,
            f"{where} should return a pair (x, y), got {K.type_name(out)}")
     x, y = K.items(out)
@@ -85,8 +97,7 @@ def _check_stat(k, ds, attr, want, n_features, what):
 
 def _check_rows(k, ds, features, labels, mean, std, context, strict=False):
     want = _standardised(features, np.asarray(mean, dtype=np.float64), np.asarray(std, dtype=np.float64))
-    for i in range(len(features)):
-        x, y = _item(k, ds, i, features.shape[1], f"ds[{i}]", strict=strict)
+    for i, (x, y) in _items(k, ds, range(len(features)), features.shape[1], strict=strict):
         expect(P.all_close(x, want[i], rtol=1e-4, atol=1e-4),
                f"{context}: ds[{i}][0] should be (row - mean) / std of row {i}")
         expect(y == int(labels[i]), f"{context}: ds[{i}][1] should be the row's target {int(labels[i])}, got {y}")
@@ -142,8 +153,7 @@ def given_statistics(k):
 def constant_column(k):
     path, features, labels, _ = _table(k, "constant.csv", 10, 4, 4, seed=5, constant=2)
     ds = k.new("MyTabularDataset", path)
-    for i in range(len(features)):
-        x, _ = _item(k, ds, i, 4, f"ds[{i}]", strict=False)
+    for i, (x, _) in _items(k, ds, range(len(features)), 4, strict=False):
         expect(all(np.isfinite(v) for v in x), f"ds[{i}] has NaN or inf: a column whose std is 0 should be divided by 1")
         expect(abs(x[2]) <= 1e-6, f"a constant column should standardise to 0, got {x[2]!r} in ds[{i}]")
     std = K.values(k.attr(ds, "std"))
@@ -168,7 +178,7 @@ def target_column(k):
     # never renumbered per file (LabelEncoder().fit_transform on each file would make them 0 and 1).
     path, features, labels, _ = _table(k, "target_classes_1_2.csv", 12, 4, 4, seed=11, classes=(1, 2))
     ds = k.new("MyTabularDataset", path)
-    got = [_item(k, ds, i, 4, f"ds[{i}]", strict=False)[1] for i in range(len(features))]
+    got = [y for _, (_, y) in _items(k, ds, range(len(features)), 4, strict=False)]
     expect(got == [int(v) for v in labels],
            f"a file whose targets are only 1 and 2 should give the targets 1 and 2 as they are, got {sorted(set(got))}: "
            "use the target column's integers, never renumber them per file (a split may lack a class)")
@@ -226,7 +236,7 @@ def loader(k):
     path, _, _, _ = _table(k, "loader.csv", 10, 7, 3, seed=10)
     ds = k.new("MyTabularDataset", path)
     # Batches are compared with the dataset's own items: the values themselves are checked elsewhere.
-    rows_seen = [_item(k, ds, i, 7, f"ds[{i}]") for i in range(10)]
+    rows_seen = [item for _, item in _items(k, ds, range(10), 7)]
     want, labels = [x for x, _ in rows_seen], [y for _, y in rows_seen]
     sizes, rows = [], 0
     for batch in k.batches(ds, 4):

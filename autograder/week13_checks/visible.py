@@ -73,13 +73,6 @@ def _shown(d):
     return K.type_name(d)
 
 
-def _raise(error):
-    """The student's exception the kernel met and reported as data, raised where the cell meets it."""
-    expect(type(error) is dict and type(error.get("types")) is list and type(error.get("message")) is str,
-           "the kernel's answer lacks the exception it met")
-    raise K.Raised([str(t) for t in error["types"]][:64], error["message"][:500])
-
-
 def _same(a, b):
     """torch.equal of two described tensors: the same shape and the same numbers."""
     x, y = _array(a), _array(b)
@@ -205,7 +198,7 @@ def loaders(k):
 
 # --- Cell 4: on a 10-8-2 network of the fixture's own and 70 rows the grader chose ---
 
-@_cache.cached
+@_cache.torch_reference
 def epoch_reference(seed):
     """One epoch by the book (forward, loss, zero_grad, backward, step; SGD lr 0.1), in torch as the
     kernel runs it: the parameters after, each batch's loss, the correct predictions."""
@@ -213,35 +206,32 @@ def epoch_reference(seed):
     import torch.nn as nn
 
     from . import _visible_kernel as fixture
-    from ._reference import one_thread
 
     weights, x, y = _mlp_inputs(seed, 70, hidden=8)
-    with one_thread():
-        net = fixture.net_with(weights)
-        optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
-        losses, correct = [], 0
-        for bx, by in fixture._loader(x.tolist(), y.tolist()):
-            out = net(bx)
-            loss = nn.CrossEntropyLoss()(out, by)
-            optimizer.zero_grad()
-            loss.backward()
-            optimizer.step()
-            losses.append(loss.item())
-            correct += int((out.argmax(dim=1) == by).sum())
-        return {"parameters": [p.detach().tolist() for p in net.parameters()], "losses": losses, "correct": correct}
+    net = fixture.net_with(weights)
+    optimizer = torch.optim.SGD(net.parameters(), lr=0.1)
+    losses, correct = [], 0
+    for bx, by in fixture._loader(x.tolist(), y.tolist()):
+        out = net(bx)
+        loss = nn.CrossEntropyLoss()(out, by)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        correct += int((out.argmax(dim=1) == by).sum())
+    return {"parameters": [p.detach().tolist() for p in net.parameters()], "losses": losses, "correct": correct}
 
 
-@_cache.cached
+@_cache.torch_reference
 def evaluation_reference(seed):
     """Each batch's loss and the correct predictions of the network as it is, without training."""
     import torch
     import torch.nn as nn
 
     from . import _visible_kernel as fixture
-    from ._reference import one_thread
 
     weights, x, y = _mlp_inputs(seed, 70, hidden=8)
-    with one_thread(), torch.no_grad():
+    with torch.no_grad():
         net = fixture.net_with(weights)
         batches = [(nn.CrossEntropyLoss()(net(bx), by).item(), int((net(bx).argmax(1) == by).sum()))
                    for bx, by in fixture._loader(x.tolist(), y.tolist())]
@@ -324,28 +314,24 @@ def evaluate(k):
 
 # --- Cell 5: checkpoints of a 4-6-2 network of the fixture's own ---
 
-@_cache.cached
+@_cache.torch_reference
 def checkpoint_reference(seed):
     """The visible cell's trained model, and the first torch.rand(3) after torch.manual_seed(seed)."""
     import torch
 
     from . import _visible_kernel as fixture
-    from ._reference import one_thread
 
-    with one_thread():
-        model, _ = fixture.checkpoint_model()
-        torch.manual_seed(seed)
-        return {"trained": [p.detach().tolist() for p in model.parameters()], "next": torch.rand(3).tolist()}
+    model, _ = fixture.checkpoint_model()
+    torch.manual_seed(seed)
+    return {"trained": [p.detach().tolist() for p in model.parameters()], "next": torch.rand(3).tolist()}
 
 
-@_cache.cached
+@_cache.torch_reference
 def straight_reference():
     """Six uninterrupted epochs, as the kernel runs them."""
     from . import _visible_kernel as fixture
-    from ._reference import one_thread
 
-    with one_thread():
-        return [p.detach().tolist() for p in fixture.straight_run().parameters()]
+    return [p.detach().tolist() for p in fixture.straight_run().parameters()]
 
 
 def _equal_parameters(a, b):
@@ -360,14 +346,14 @@ def roundtrip(k):
     for key in ("epoch", "model_state_dict", "optimizer_state_dict", "rng_state"):
         expect(key in keys, f"the checkpoint should contain {key!r}")
     if "stored_error" in d:
-        _raise(d["stored_error"])
+        K.raise_reported(d["stored_error"])
     stored = d.get("stored")
     expect(type(stored) is list and len(stored) == 2 and _number(stored[0]) == 7 and _number(stored[1]) == 0.5,
            "epoch and each metric keyword should be stored under their own names")
     if "load_error" in d:
-        _raise(d["load_error"])
+        K.raise_reported(d["load_error"])
     if "epoch_error" in d:
-        _raise(d["epoch_error"])
+        K.raise_reported(d["epoch_error"])
     expect(d.get("is_dict") is True and _number(d.get("epoch")) == 7, "load_checkpoint should return the checkpoint dictionary")
     want = checkpoint_reference(53)
     expect(_equal_parameters(d.get("loaded"), d.get("trained")) and _same_parameters(d.get("loaded"), want["trained"]),
@@ -384,7 +370,7 @@ def resume(k):
     expect(_equal_parameters(d.get("first"), d.get("copy")),
            "a model reloaded from the checkpoint should have exactly the saved parameters (model_state_dict)")
     if "epoch_error" in d:
-        _raise(d["epoch_error"])
+        K.raise_reported(d["epoch_error"])
     expect(_number(d.get("epoch")) == 3, "load_checkpoint should return the dict with the saved epoch")
     expect(_equal_parameters(d.get("straight"), d.get("resumed")) and _same_parameters(d.get("resumed"), straight_reference()),
            "3 epochs + save + resume into a fresh model and optimiser + 3 epochs should equal 6 uninterrupted epochs "
@@ -499,7 +485,7 @@ def _cross_entropy(weights, x, y):
     return float(-log_probs[np.arange(len(y)), y].mean())
 
 
-@_cache.cached
+@_cache.torch_reference
 def full_batch_steps(seed, rows):
     """The parameters after one full-batch step of SGD(lr 0.1) and of Adam(lr 0.01), in torch as the kernel steps."""
     import torch

@@ -141,6 +141,7 @@ class RobustExecute(Execute):
         self._modules_ok = None  # whether the hidden modules came from where they are installed
         self._output_bytes, self._output_total = {}, 0
         self._executed = 0  # the last execution count a cell got
+        self._probe = {"installed": False}  # whether the kernel holds the checks' probe (verdicts.GradingKernel)
         self.error_on_timeout = self.timeout_error()  # from the timeout in force (a flag may change it)
         grading = bool(resources and "nbgrader" in resources)
         self._keep_in = (str(Path(resources.get("metadata", {}).get("path") or ".") / KERNEL_OUTPUT)
@@ -228,9 +229,10 @@ class RobustExecute(Execute):
         if use_folder is not None:
             use_folder(self.reference_folder())
         kernel = verdicts.GradingKernel(self._ask, asyncio.get_running_loop(),
-                                        time.monotonic() + min(self.timeout or remaining, remaining))
+                                        time.monotonic() + min(self.timeout or remaining, remaining), self._probe)
         self._executed += 1
         cell.execution_count = self._executed
+        started = time.monotonic()
         try:
             message = await verdicts.decide_in_thread(checks, rb.grade_id(cell), kernel)
         except Exception as e:  # the kernel died (or the transport broke) while serving a request
@@ -238,6 +240,8 @@ class RobustExecute(Execute):
                             else error_output("GradingError", f"the check stopped: {type(e).__name__}")]
             await self._restart_and_replay()
             return cell
+        self.log.debug("%s decided outside the kernel in %.3f s, %d requests", rb.grade_id(cell),
+                       time.monotonic() - started, kernel.requests)
         visible = rb.grade_id(cell) in getattr(checks, "VISIBLE", ())
         cell.outputs = [] if message is None else [verdicts.failed_output(message, visible)]
         if kernel.interrupted:

@@ -123,6 +123,8 @@ def _every_tensor(change):
             return change(d)
         if K.kind(d) in ("list", "tuple"):
             return {**d, "items": [walk(x) for x in d["items"]]}
+        if K.kind(d) == "answers":  # several requests in one (Kernel.items_at)
+            return {**d, "items": [{**a, "ok": walk(a["ok"])} if "ok" in a else a for a in d["items"]]}
         return d
     return lambda request, answer: json.dumps({"ok": walk(json.loads(answer).get("ok"))}) \
         if "ok" in json.loads(answer) else answer
@@ -160,13 +162,18 @@ def test_forged_answers_fail_every_check_that_reads_them_with_a_message(forged, 
 
 def test_a_wrong_answer_with_the_right_types_fails_on_its_values(reference):
     """A dataset whose every item is a float32 zero vector and label 0: every type right, every value wrong."""
+    def zero(ok):
+        if K.kind(ok) != "tuple":
+            return ok
+        x, y = ok["items"]
+        return {**ok, "items": [{**x, "values": [0.0] * len(x["values"])}, {**y, "values": 0}]}
+
     def zeros(request, answer):
         ok = json.loads(answer).get("ok")
-        if request["op"] == "item" and K.kind(ok) == "tuple":
-            x, y = ok["items"]
-            x = {**x, "values": [0.0] * len(x["values"])}
-            y = {**y, "values": 0}
-            return json.dumps({"ok": {**ok, "items": [x, y]}})
+        if request["op"] == "item":
+            return json.dumps({"ok": zero(ok)})
+        if request["op"] == "each":  # items fetched together (Kernel.items_at)
+            return json.dumps({"ok": {**ok, "items": [{"ok": zero(a["ok"])} if "ok" in a else a for a in ok["items"]]}})
         return answer
     failed = {g for g in ex1.CHECKS if week13_checks.decide(g, Scripted(reference, zeros)) is not None}
     assert failed >= {"ex1_hidden_statistics", "ex1_hidden_given_statistics", "ex1_hidden_constant_column",
@@ -217,3 +224,100 @@ def test_every_exercise_2_check_passes_the_reference_and_fails_forged_answers(re
         for grade_id in ex2.CHECKS:
             message = week13_checks.decide(grade_id, Scripted(reference2, FORGED[forged]))
             assert message and "\n" not in message, (forged, grade_id)
+
+
+class _Sequence:
+    """A dataset whose item 1 raises, as a student's __getitem__ might."""
+
+    def __init__(self, n):
+        self.n = n
+
+    def __getitem__(self, i):
+        if i == 1:
+            raise IndexError("row 1 is missing")
+        return [float(i)]
+
+
+def test_items_fetched_together_keep_each_items_own_answer_and_exception():
+    k = K.LocalKernel({"Seq": _Sequence})
+    handle = k.new("Seq", 3)
+    first, second, third = k.items_at(handle, [0, 1, 2])
+    assert first == _probe.describe([0.0]) and third == _probe.describe([2.0])
+    assert isinstance(second, K.Raised) and second.is_a("IndexError") and second.message == "row 1 is missing"
+
+
+def test_items_fetched_together_that_come_back_miscounted_are_malformed():
+    drop_one = lambda request, answer: json.dumps(  # noqa: E731
+        {"ok": {**json.loads(answer)["ok"], "items": json.loads(answer)["ok"]["items"][:-1]}})
+    k = Scripted({"Seq": _Sequence}, lambda r, a: drop_one(r, a) if r["op"] == "each" else a)
+    with pytest.raises(K.Malformed, match="expected 3 answers"):
+        k.items_at(k.new("Seq", 3), [0, 2, 2])
+
+
+def test_an_exercise_1_item_that_raises_fails_the_check_as_it_would_one_item_at_a_time(reference):
+    """The rows of a check are fetched in one request; the student's exception still shows, by name."""
+    ns = dict(reference)
+    original = ns["MyTabularDataset"]
+
+    class Broken(original):
+        def __getitem__(self, i):
+            if i == 2:
+                raise KeyError("no row 2")
+            return super().__getitem__(i)
+    ns["MyTabularDataset"] = Broken
+    message = week13_checks.decide("ex1_hidden_statistics", K.LocalKernel(ns))
+    assert message == "ex1_hidden_statistics: your code raised KeyError: 'no row 2'"
+
+
+class _Counting(K.LocalKernel):
+    def __init__(self, ns):
+        super().__init__(ns)
+        self.ops = []
+
+    def _send(self, request):
+        self.ops.append(json.loads(request)["op"])
+        return super()._send(request)
+
+
+def test_a_fixture_is_sent_once_per_kernel_and_again_when_its_sources_change():
+    ns, sources = {}, ["def f(ns, x):\n    return x + 1\n"]
+    first, second = _Counting(ns), _Counting(ns)  # two checks in one kernel
+    assert first.fixture("plus", sources, "f", x=1) == 2 and first.ops == ["call", "define", "call"]
+    assert second.fixture("plus", sources, "f", x=2) == 3 and second.ops == ["call"]
+    changed = _Counting(ns)
+    assert changed.fixture("plus", ["def f(ns, x):\n    return x - 1\n"], "f", x=2) == 1
+    assert changed.ops == ["call", "define", "call"]
+
+
+def test_the_probe_is_sent_once_per_kernel_and_again_when_the_kernel_lost_it():
+    """A request carries the probe's text only when the kernel lacks it (its first request, or after a
+    restart or a submission that deleted it): the reply says NameError, and the request is sent again."""
+    import asyncio
+    import threading
+
+    ns, sent = {"Seq": _Sequence}, []
+
+    async def ask(code, timeout):
+        sent.append("__w13_probe_ns__ = " in code)  # the probe installed
+        try:
+            exec(code, ns)
+        except NameError:
+            return {"content": {"status": "error", "ename": "NameError"}}, True
+        return {"content": {"status": "ok", "user_expressions": {
+            "r": {"status": "ok", "data": {"text/plain": repr(ns[verdicts.REPLY])}}}}}, True
+
+    loop = asyncio.new_event_loop()
+    threading.Thread(target=loop.run_forever, daemon=True).start()
+    try:
+        probe = {}
+        one = verdicts.GradingKernel(ask, loop, float("inf"), probe)
+        one.call("path", name="a.csv")
+        one.call("path", name="b.csv")
+        two = verdicts.GradingKernel(ask, loop, float("inf"), probe)  # the next check, same kernel
+        two.call("path", name="c.csv")
+        assert sent == [True, False, False]
+        del ns["__w13_serve__"]
+        assert K.value(two.call("path", name="d.csv"), str).endswith("d.csv")
+        assert sent[3:] == [False, True] and probe == {"installed": True}
+    finally:
+        loop.call_soon_threadsafe(loop.stop)
