@@ -19,92 +19,21 @@ Regrading keeps every hand grade, comment and extra credit: only autograded
 scores are replaced.
 """
 
-import csv
 import os
-import shutil
 import sys
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from pathlib import Path
 
-import nbformat
 
 from . import ASSIGNMENT, NOTEBOOK
-from . import grading, safefiles, submission, tables
-from .gradebook import clear_auto_scores, gradebook_url, submitted_students
+from . import grading
+from .gradebook import gradebook_url, submitted_students
 from .notes import NOTES_SUFFIX, read_notes
+from .roster import NB_NAME, Status, check_submissions, ensure_assignment, forget, summary, write_csv
 
-NB_NAME = NOTEBOOK.removesuffix(".ipynb")
-
-
-@dataclass
-class Status:
-    student: str
-    graded: bool = False
-    reason: str = ""
-    notes: list = field(default_factory=list)
-    mode: str = ""  # how the kernel ran: "sandboxed" or "unsandboxed" (from the grading notes)
-    feedback_failed: bool = False
-    worker: str = ""  # the Dask worker that graded the student ("" when graded on this machine)
-
-    @property
-    def label(self) -> str:
-        if not self.graded:
-            return "not graded"
-        return "graded, no feedback" if self.feedback_failed else "graded"
-
-
-def find_notebook(folder: Path) -> tuple[Path | None, str]:
-    """(path, note) of the submitted notebook, or (None, reason); nothing in the folder is followed
-    (coursetools/submission.py: the same rules as the autograde hook)."""
-    return submission.find_notebook(folder, NOTEBOOK)
-
-
-def check_submissions(root: Path) -> dict[str, Status]:
-    """A Status per student folder: provisionally graded, or not graded with the reason."""
-    statuses = {}
-    for folder in sorted((root / "submitted").iterdir()):
-        if not (folder / ASSIGNMENT).is_dir():
-            continue
-        status = statuses[folder.name] = Status(folder.name)
-        linked = folder if folder.is_symlink() else folder / ASSIGNMENT if (folder / ASSIGNMENT).is_symlink() else None
-        if linked is not None:  # its files would be another folder's: never followed
-            status.reason = f"the submission folder {linked.relative_to(root / 'submitted')}/ is a symbolic link"
-            continue
-        path, note = find_notebook(folder / ASSIGNMENT)
-        if path is None:
-            status.reason = note
-            continue
-        try:
-            nbformat.reads(safefiles.read_regular(path, submission.NOTEBOOK_LIMIT).decode("utf-8"), as_version=4)
-        except Exception as e:  # invalid JSON, not a notebook, unreadable, too large
-            status.reason = f"the notebook cannot be read ({type(e).__name__}: {str(e)[:80]})"
-            continue
-        status.graded = True  # provisionally: confirmed after autograding
-    return statuses
-
-
-def forget(db_url: str, root: Path | str, students: Iterable[str]) -> None:
-    """No autograded score, graded notebook or feedback of `students` stays behind (before a
-    regrade that cannot run, or after one that failed). Hand grades, comments and extra credit stay."""
-    for student in students:
-        clear_auto_scores(db_url, ASSIGNMENT, student)
-        for folder in ("autograded", "feedback"):
-            shutil.rmtree(Path(root) / folder / student / ASSIGNMENT, ignore_errors=True)
-
-
-def ensure_assignment(root: Path, db_url: str | None = None) -> None:
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(gradebook_url(root, db_url)) as gb:
-        try:
-            gb.find_assignment(ASSIGNMENT)
-            return
-        except MissingEntry:
-            pass
-    grading.nbgrader(["generate_assignment", ASSIGNMENT, "--force"], root, db_url=db_url)
-
+# The roster's names stay importable from here, where grade-class's callers found them.
+__all__ = ["Status", "check_submissions", "ensure_assignment", "forget", "generate_feedback", "grade_class", "main",
+           "summary", "write_csv"]
 
 def grade_class(root: Path | str, workers: int | None = None, quiet: bool = False, only: list[str] | None = None,
                 db_url: str | None = None,
@@ -190,42 +119,6 @@ def generate_feedback(root: Path, students: list[str], statuses: dict[str, Statu
             statuses[student].feedback_failed = True
             statuses[student].notes.append("feedback could not be generated" +
                                            (f": {errors[0].strip()[:120]}" if errors else ""))
-
-
-def write_csv(path: Path | str, statuses: dict[str, Status], results: dict[str, grading.Result]) -> Path | str:
-    with open(path, "w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["student", "status", *grading.PARTS, "autograded", "autograded_max", "reason", "notes", "mode",
-                         "worker"])
-        for student, status in sorted(statuses.items()):
-            r, notes = results.get(student), "; ".join(status.notes)
-            if r is None:
-                writer.writerow([student, status.label, *[""] * len(grading.PARTS), "", "", status.reason, notes,
-                                 status.mode, status.worker])
-            else:
-                reason = "; ".join(f"{k}: {v}" for k, v in r.failures.items())
-                writer.writerow([student, status.label, *[f"{r.parts[p][0]:g}" for p in grading.PARTS],
-                                 f"{r.total:g}", f"{r.maximum:g}", reason, notes, status.mode, status.worker])
-    return path
-
-
-def summary(statuses: dict[str, Status], results: dict[str, grading.Result]) -> str:
-    """One row per student: status, autograded points per part, and the first reason and notes;
-    a `worker` column when a cluster graded the class."""
-    workers = any(st.worker for st in statuses.values())
-    rows = [("student", "status", *(("worker",) if workers else ()), *grading.PARTS, "auto", "reason")]
-    for student, status in sorted(statuses.items()):
-        r = results.get(student)
-        lead = (student, status.label, *((status.worker,) if workers else ()))
-        if r is None:
-            rows.append((*lead, *("-" for _ in grading.PARTS), "-", status.reason))
-            continue
-        reason = r.first_failure()
-        if status.notes:
-            reason = (reason + " | " if reason else "") + "; ".join(status.notes)
-        rows.append((*lead, *r.score_cells(), reason[:150]))
-    first_part = 3 if workers else 2
-    return tables.render(rows, right=range(first_part, first_part + len(grading.PARTS) + 1))
 
 
 def main(root: Path | str, workers: int | None = None, only: list[str] | None = None, db_url: str | None = None,

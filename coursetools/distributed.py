@@ -45,15 +45,13 @@ import threading
 import time
 from pathlib import Path
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 
 from . import ASSIGNMENT, NOTEBOOK
 from . import grading, safefiles
 from .course import copy_course
 from .gradebook import gradebook_url
-
-if TYPE_CHECKING:  # classgrade imports this module lazily; at run time the names are not needed
-    from .classgrade import Status
+from .notes import NOTES_SUFFIX, read_notes
+from .roster import Status, check_submissions, ensure_assignment, forget, write_csv
 
 WORKER_DIR_VARIABLE = "WEEK13_WORKER_DIR"
 DEFAULT_TASK_TIMEOUT_S = 1200  # > the notebook limit (600 s) + nbgrader start, feedback and slack
@@ -234,7 +232,6 @@ def grade_on_cluster(*, root: Path, students: list[str], scheduler: str, db_url:
     from distributed import Client
     from distributed.scheduler import KilledWorker
 
-    from .classgrade import check_submissions, forget
 
     root = Path(root).resolve()
     db_url = gradebook_url(root, db_url)
@@ -320,11 +317,9 @@ def grade_class_on_cluster(root: Path, scheduler: str, *, only: list[str] | None
                            ) -> tuple[dict[str, Status], dict[str, grading.Result], float]:
     """`grade-class --scheduler`: the same (statuses, results, seconds) as classgrade.grade_class,
     graded on the cluster; each Status also says which worker graded the student."""
-    from . import classgrade
-
     root = Path(root).resolve()
     url = gradebook_url(root, db_url)
-    classgrade.ensure_assignment(root, url)
+    ensure_assignment(root, url)
     students = sorted(p.name for p in (root / "submitted").iterdir() if (p / ASSIGNMENT).is_dir())
     if only is not None:
         unknown = sorted(set(only) - set(students))
@@ -344,7 +339,7 @@ def grade_class_on_cluster(root: Path, scheduler: str, *, only: list[str] | None
                                 cell_timeout=cell_timeout)
     seconds = time.perf_counter() - start
     statuses, results = class_statuses(root, outcomes, db_url=url)
-    classgrade.write_csv(root / f"grades_{ASSIGNMENT}.csv", statuses, results)
+    write_csv(root / f"grades_{ASSIGNMENT}.csv", statuses, results)
     return statuses, results, seconds
 
 
@@ -352,14 +347,11 @@ def class_statuses(root: Path, outcomes: dict[str, dict], *, db_url: str | None 
                    ) -> tuple[dict[str, Status], dict[str, grading.Result]]:
     """(statuses, results) in classgrade's types from grade_on_cluster's outcomes: results read back
     from the gradebook, notes from the grading notes the worker sent back, and the worker's name."""
-    from . import classgrade
-    from .notes import NOTES_SUFFIX, read_notes
-
     url = gradebook_url(root, db_url)
     results = grading.read_results(root, [s for s, o in outcomes.items() if o["ok"]], db_url=url)
     statuses = {}
     for student, outcome in outcomes.items():
-        status = statuses[student] = classgrade.Status(student, graded=student in results)
+        status = statuses[student] = Status(student, graded=student in results)
         notes = read_notes(Path(root) / "autograded" / student / ASSIGNMENT / (NOTEBOOK.removesuffix(".ipynb") + NOTES_SUFFIX))
         status.notes = [*notes.get("notes", []), *notes.get("review", [])]
         status.mode = notes.get("mode", "")

@@ -1,11 +1,12 @@
-"""coursetools.classgrade: finding the notebook, refusing unreadable ones, the CSV and the summary."""
+"""coursetools.roster (what classgrade and distributed share): finding the notebook, refusing unreadable ones, the CSV and the summary."""
 
 import csv
 
 import nbformat
 import pytest
 
-from coursetools import NOTEBOOK, classgrade as cg, grading
+from coursetools import NOTEBOOK, grading
+from coursetools import roster as cg  # grade-class's roster
 
 
 def write_nb(path, nb):

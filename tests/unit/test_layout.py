@@ -96,3 +96,63 @@ def test_a_real_class_and_its_gradebook_are_never_committed():
     kept = ["source/week13/pytorch_fundamentals.ipynb", "release/week13/pytorch_fundamentals.ipynb"]
     proc = subprocess.run(["git", "check-ignore", "--no-index", *kept], cwd=REPO, capture_output=True, text=True)
     assert proc.stdout == "", f"committed course files are ignored: {proc.stdout}"
+
+
+def _module_name(path):
+    parts = list(path.relative_to(REPO).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _internal_imports(path, modules):
+    """The coursetools modules `path` imports, at its top or inside a function (a lazy import still
+    makes a cycle: each module then needs the other one loaded to do its work)."""
+    here = _module_name(path)
+    package = here if path.name == "__init__.py" else here.rpartition(".")[0]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[:len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, *([base] if base else [])])
+            found.add(base)
+            found |= {f"{base}.{a.name}" for a in node.names}
+    return {m for m in found if m in modules and m != here and m != "coursetools"}
+
+
+def _cycle(graph):
+    """One import cycle of `graph` ({module: modules it imports}) as a list of modules, or []."""
+    state, stack = {}, []
+
+    def visit(node):
+        state[node] = "open"
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == "open":
+                return stack[stack.index(nxt):] + [nxt]
+            if nxt not in state and (found := visit(nxt)):
+                return found
+        state[node] = "done"
+        stack.pop()
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
+def test_the_course_tooling_has_no_import_cycle():
+    """classgrade and distributed share the roster (coursetools/roster.py) instead of importing each other."""
+    paths = sorted((REPO / "coursetools").rglob("*.py"))
+    modules = {_module_name(p) for p in paths}
+    graph = {_module_name(p): _internal_imports(p, modules) for p in paths}
+    assert "coursetools.roster" in graph["coursetools.distributed"]
+    assert _cycle(graph) == []
+
+
+def test_the_cycle_rule_finds_a_cycle_through_a_lazy_import(tmp_path):
+    assert _cycle({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == ["a", "b", "c", "a"]
+    assert _cycle({"a": {"b"}, "b": set()}) == []
