@@ -5,12 +5,18 @@ suites make a dozen courses, so each is a copy of one generated once per session
 and gradebook.db generate_assignment writes: the course root is read from its nbgrader_config.py's
 own path). A course whose gradebook is elsewhere (PostgreSQL) is generated into it every time, and
 so is the course of the test that proves make_course itself never touches an instructor's gradebook.
+
+The copies share one reference cache (their `.reference_cache` is a link to the session's
+`reference-cache` folder): the grader's reference runs cost about 7 s in the first grading process
+of a course, and they are the same values in every course of this machine (the cache's own key says
+so). The first course graded in each pytest worker still computes them from an empty cache.
 """
 
 import shutil
 from pathlib import Path
 
 from coursetools import course
+from trees import REFERENCE_CACHE
 
 BASE: Path | None = None  # set by tests/conftest.py to the session's temporary folder
 _template: Path | None = None
@@ -27,6 +33,9 @@ def make_course(dest: Path, *, db_url: str | None = None) -> Path:
     if dest.exists():
         shutil.rmtree(dest)
     shutil.copytree(_template, dest, symlinks=True)
+    shared = BASE / "reference-cache"
+    shared.mkdir(exist_ok=True)
+    (dest / REFERENCE_CACHE).symlink_to(shared, target_is_directory=True)
     return dest
 
 
