@@ -21,7 +21,7 @@ from pathlib import Path
 try:
     from coursetools import NOTEBOOK
     from coursetools.gradebook import DB_URL_VARIABLE, gradebook_url
-    from coursetools.hook import prepare_submission
+    from coursetools.hook import after_autograde, after_feedback, before_feedback, prepare_submission
     from coursetools.sandbox import UNSANDBOXED_VARIABLE
 except ImportError as err:  # nbgrader would log it and go on with its defaults: no sandbox, no checks
     raise SystemExit(f"nbgrader_config.py: the course is not installed in this Python ({sys.executable}: {err}). "
@@ -74,6 +74,16 @@ c.HTMLExporter.sanitize_html = True
 # limits, warnings on stderr not fatal, test cells that did not run or raised earn nothing (autograde step).
 c.Autograde.pre_convert_hook = functools.partial(
     prepare_submission, db_url=c.CourseDirectory.db_url, notebook_name=NOTEBOOK)
+# nbgrader's exchange files (timestamp.txt, submission_secret.txt: the copies above leave them out)
+# follow the notebook as checked data, so that a resubmission is regraded and release_feedback finds
+# them; a renamed notebook's feedback takes the name the student submitted (coursetools/exchange.py).
+c.Autograde.post_convert_hook = functools.partial(after_autograde, root=ROOT)
+c.GenerateFeedback.post_convert_hook = functools.partial(after_feedback, root=ROOT, notebook_name=NOTEBOOK)
+# Late work: the penalty is recomputed from the score as it is now (hand grades included) before
+# feedback is generated and when grades are exported, with nbgrader's own late-submission settings
+# (e.g. c.LateSubmissionPlugin.penalty_method = "zero", or AssignLatePenalties.plugin_class; docs/jupyterhub.md).
+c.GenerateFeedback.pre_convert_hook = functools.partial(before_feedback, db_url=c.CourseDirectory.db_url)
+c.ExportApp.plugin_class = "coursetools.late.CsvExportPlugin"
 c.Autograde.sanitize_preprocessors = [
     "nbgrader.preprocessors.ClearOutput",
     "coursetools.preprocessors.RebuildFromRelease",

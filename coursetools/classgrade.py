@@ -29,7 +29,7 @@ from . import ASSIGNMENT, NOTEBOOK
 from . import grading
 from .gradebook import gradebook_url, submitted_students
 from .notes import NOTES_SUFFIX, read_notes
-from .roster import NB_NAME, Status, check_submissions, ensure_assignment, forget, summary, write_csv
+from .roster import NB_NAME, Status, check_submissions, ensure_assignment, feedback_file, forget, summary, write_csv
 
 # The roster's names stay importable from here, where grade-class's callers found them.
 __all__ = ["Status", "check_submissions", "ensure_assignment", "forget", "generate_feedback", "grade_class", "main",
@@ -100,6 +100,7 @@ def generate_feedback(root: Path, students: list[str], statuses: dict[str, Statu
     workers = max(1, min(workers or os.cpu_count() or 1, len(students)))
     for student in students:  # stale feedback must not pass for new
         (root / "feedback" / student / ASSIGNMENT / (NB_NAME + ".html")).unlink(missing_ok=True)
+        feedback_file(root, student).unlink(missing_ok=True)
     autograded = root / "autograded"
     everyone = set(statuses) | ({p.name for p in autograded.iterdir()} if autograded.is_dir() else set())
 
@@ -114,7 +115,7 @@ def generate_feedback(root: Path, students: list[str], statuses: dict[str, Statu
     with ThreadPoolExecutor(max_workers=workers) as pool:
         log = [line for lines in pool.map(share, [students[i::workers] for i in range(workers)]) for line in lines]
     for student in students:
-        if not (root / "feedback" / student / ASSIGNMENT / (NB_NAME + ".html")).exists():
+        if not feedback_file(root, student).exists():
             errors = [line for line in log if "ERROR" in line and student in line] or [line for line in log if "ERROR" in line]
             statuses[student].feedback_failed = True
             statuses[student].notes.append("feedback could not be generated" +

@@ -143,6 +143,7 @@ class Result:
     student: str
     parts: dict  # part -> (auto score, auto max)
     failures: dict  # grade id -> first line of the error shown to the student
+    late: object = None  # coursetools.late.Late: seconds late, raw score (hand grades included), penalty
 
     @property
     def total(self):
@@ -163,11 +164,17 @@ class Result:
 
 
 def read_results(workdir: Path, students: Iterable[str], db_url: str | None = None) -> dict[str, Result]:
-    """Autograded points per part, from the gradebook, and each failing test's message."""
+    """Autograded points per part, from the gradebook, and each failing test's message; the late
+    penalty recomputed first from the scores as they are now (coursetools/late.py, with the course's
+    late-submission settings), so `late` says what the gradebook, the feedback and the export say."""
     from nbgrader.api import Gradebook
 
+    from . import late
+
+    students = list(students)
     results = {}
     with Gradebook(gradebook_url(workdir, db_url)) as gb:  # one rule: a bare postgresql:// means psycopg2
+        lates = late.refresh(gb, late.course_config(workdir), ASSIGNMENT, students)
         for student in students:
             nb = gb.find_submission_notebook(NOTEBOOK.removesuffix(".ipynb"), ASSIGNMENT, student)
             parts = {p: [0.0, 0.0] for p in PARTS}
@@ -178,7 +185,7 @@ def read_results(workdir: Path, students: Iterable[str], db_url: str | None = No
                 parts[part][0] += grade.auto_score or 0.0
                 parts[part][1] += grade.max_score
             results[student] = Result(student, {p: tuple(v) for p, v in parts.items()},
-                                      failing_messages(workdir, student))
+                                      failing_messages(workdir, student), lates.get(student))
     return results
 
 

@@ -5,6 +5,10 @@ before nbgrader reads a student's notebooks, `prepare_submission` sees that
   so a regrade that fails never leaves an old score;
 - a notebook saved under another name (the only one in the folder) is graded,
   with a note.
+
+and the post-convert hooks of autograde and generate_feedback, and generate_feedback's pre-convert
+hook, keep what nbgrader's exchange reads (timestamp, secret, the feedback's name) and the late
+penalty true (`after_autograde`, `before_feedback`, `after_feedback`).
 """
 
 import hashlib
@@ -13,7 +17,7 @@ from pathlib import Path
 
 from traitlets.log import get_logger
 
-from . import safefiles
+from . import exchange, late, safefiles
 from . import submission as sub
 from .gradebook import clear_auto_scores
 
@@ -69,3 +73,51 @@ def prepare_submission(*, assignment: str, student: str, notebooks: list[str], d
         safefiles.replace_file(marker_file, sub.marker_text(original.name, data).encode())
         notebooks[:] = [str(expected)]
         log.warning("%s: notebook found as %s, graded as %s", student_id, original.name, notebook_name)
+
+
+def _student_folder(notebooks: list[str]) -> tuple[str, str] | None:
+    """(student, assignment) of the folder nbgrader's notebook list lies in
+    (<kind>/<student>/<assignment>/<notebook>), or None for an empty list."""
+    if not notebooks:
+        return None
+    folder = Path(notebooks[0]).parent
+    return folder.parent.name, folder.name
+
+
+def after_autograde(*, assignment: str, student: str, notebooks: list[str], root: Path | str) -> None:
+    """`Autograde.post_convert_hook`: the submission's exchange files (coursetools/exchange.py) join
+    the graded notebook in autograded/, where nbgrader compares the timestamp with a resubmission's."""
+    found = _student_folder(notebooks)
+    if found:
+        student_id, assignment_id = found
+        exchange.carry(Path(root) / "submitted" / student_id / assignment_id,
+                       Path(root) / "autograded" / student_id / assignment_id)
+
+
+def before_feedback(*, assignment: str, student: str, notebooks: list[str], db_url: str) -> None:
+    """`GenerateFeedback.pre_convert_hook`: the student's late penalty recomputed from the score as it
+    is now, hand grades included (coursetools/late.py), so that the feedback shows the final score."""
+    from nbgrader.api import Gradebook
+
+    found = _student_folder(notebooks)
+    if found:
+        with Gradebook(db_url) as gb:
+            late.refresh(gb, late.running_config(), found[1], [found[0]])
+
+
+def after_feedback(*, assignment: str, student: str, notebooks: list[str], root: Path | str,
+                   notebook_name: str) -> None:
+    """`GenerateFeedback.post_convert_hook`: what `nbgrader release_feedback` reads joins the feedback
+    (the exchange files of the submission), and the feedback of a notebook the student submitted
+    under another name takes that name, which `fetch_feedback` looks for on the student's side."""
+    found = _student_folder(notebooks)
+    if not found:
+        return
+    student_id, assignment_id = found
+    submitted = Path(root) / "submitted" / student_id / assignment_id
+    feedback = Path(root) / "feedback" / student_id / assignment_id
+    exchange.carry(submitted, feedback)
+    ours = feedback / Path(notebook_name).with_suffix(".html").name
+    wanted = feedback / sub.feedback_name(submitted, notebook_name)
+    if wanted != ours and ours.is_file() and not ours.is_symlink():
+        ours.replace(wanted)

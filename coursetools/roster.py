@@ -65,6 +65,13 @@ def check_submissions(root: Path) -> dict[str, Status]:
     return statuses
 
 
+def feedback_file(root: Path | str, student: str) -> Path:
+    """Where the student's feedback page is (the name the student submitted the notebook under:
+    coursetools/submission.py feedback_name)."""
+    folder = Path(root) / "submitted" / student / ASSIGNMENT
+    return Path(root) / "feedback" / student / ASSIGNMENT / submission.feedback_name(folder, NOTEBOOK)
+
+
 def forget(db_url: str, root: Path | str, students: Iterable[str]) -> None:
     """No autograded score, graded notebook or feedback of `students` stays behind (before a
     regrade that cannot run, or after one that failed). Hand grades, comments and extra credit stay."""
@@ -86,37 +93,67 @@ def ensure_assignment(root: Path, db_url: str | None = None) -> None:
     grading.nbgrader(["generate_assignment", ASSIGNMENT, "--force"], root, db_url=db_url)
 
 
+LATE_COLUMNS = ["raw_score", "seconds_late", "late_submission_penalty", "score"]  # as `nbgrader export` names them
+
+
+def _late_cells(r: grading.Result) -> list[str]:
+    """raw score (hand grades included), seconds late, penalty and final score, as the gradebook has them."""
+    if r.late is None:
+        return [""] * len(LATE_COLUMNS)
+    return [f"{r.late.raw:g}", f"{r.late.seconds:g}", f"{r.late.penalty:g}", f"{r.late.final:g}"]
+
+
 def write_csv(path: Path | str, statuses: dict[str, Status], results: dict[str, grading.Result]) -> Path | str:
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
-        writer.writerow(["student", "status", *grading.PARTS, "autograded", "autograded_max", "reason", "notes", "mode",
-                         "worker"])
+        writer.writerow(["student", "status", *grading.PARTS, "autograded", "autograded_max", *LATE_COLUMNS, "reason",
+                         "notes", "mode", "worker"])
         for student, status in sorted(statuses.items()):
             r, notes = results.get(student), "; ".join(status.notes)
             if r is None:
-                writer.writerow([student, status.label, *[""] * len(grading.PARTS), "", "", status.reason, notes,
-                                 status.mode, status.worker])
+                writer.writerow([student, status.label, *[""] * len(grading.PARTS), "", "", *[""] * len(LATE_COLUMNS),
+                                 status.reason, notes, status.mode, status.worker])
             else:
                 reason = "; ".join(f"{k}: {v}" for k, v in r.failures.items())
                 writer.writerow([student, status.label, *[f"{r.parts[p][0]:g}" for p in grading.PARTS],
-                                 f"{r.total:g}", f"{r.maximum:g}", reason, notes, status.mode, status.worker])
+                                 f"{r.total:g}", f"{r.maximum:g}", *_late_cells(r), reason, notes, status.mode,
+                                 status.worker])
     return path
+
+
+def _late_text(seconds: float) -> str:
+    if seconds <= 0:
+        return "on time"
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.1f} {unit}"
+    return f"{seconds:.0f} s"
 
 
 def summary(statuses: dict[str, Status], results: dict[str, grading.Result]) -> str:
     """One row per student: status, autograded points per part, and the first reason and notes;
-    a `worker` column when a cluster graded the class."""
+    a `worker` column when a cluster graded the class; `late`, `penalty` and `final` (the
+    gradebook's, hand grades included: coursetools/late.py) when any submission is late."""
     workers = any(st.worker for st in statuses.values())
-    rows = [("student", "status", *(("worker",) if workers else ()), *grading.PARTS, "auto", "reason")]
+    lateness = any(r.late is not None and (r.late.seconds > 0 or r.late.penalty) for r in results.values())
+    rows = [("student", "status", *(("worker",) if workers else ()), *grading.PARTS, "auto",
+             *(("late", "penalty", "final") if lateness else ()), "reason")]
     for student, status in sorted(statuses.items()):
         r = results.get(student)
         lead = (student, status.label, *((status.worker,) if workers else ()))
         if r is None:
-            rows.append((*lead, *("-" for _ in grading.PARTS), "-", status.reason))
+            rows.append((*lead, *("-" for _ in grading.PARTS), "-", *(("-",) * 3 if lateness else ()), status.reason))
             continue
         reason = r.first_failure()
         if status.notes:
             reason = (reason + " | " if reason else "") + "; ".join(status.notes)
-        rows.append((*lead, *r.score_cells(), reason[:150]))
+        late_cells = ()
+        if lateness:
+            late_cells = ("-", "-", "-") if r.late is None else (
+                _late_text(r.late.seconds), tables.score(r.late.penalty), tables.score(r.late.final))
+        rows.append((*lead, *r.score_cells(), *late_cells, reason[:150]))
     first_part = 3 if workers else 2
-    return tables.render(rows, right=range(first_part, first_part + len(grading.PARTS) + 1))
+    numbers = list(range(first_part, first_part + len(grading.PARTS) + 1))
+    if lateness:
+        numbers += [first_part + len(grading.PARTS) + 2, first_part + len(grading.PARTS) + 3]
+    return tables.render(rows, right=numbers)

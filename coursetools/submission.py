@@ -9,7 +9,9 @@ another name; none of it is trusted:
 - `find_notebook(folder, name)`: the notebook to grade (the expected name, else the lone
   notebook of the folder), with a note;
 - `read_marker` / `marker_text`: the rename marker, `<file name>` and the sha256 of the copy made;
-- `extras(folder, name, shipped)`: what else is there (never graded, listed in the notes).
+- `extras(folder, name, shipped)`: what else is there (never graded, listed in the notes; nbgrader's
+  own exchange files, coursetools/exchange.py, are not listed);
+- `feedback_name(folder, name)`: the file name the student's feedback is released under.
 
 Pure functions of the file system (lstat only; coursetools/safefiles.py), used by the autograde
 hook (coursetools/hook.py), RebuildFromRelease's notes and grade-class's checks.
@@ -19,7 +21,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import safefiles
+from . import exchange, safefiles
 
 MARKER_SUFFIX = ".renamed-from"
 MiB = 1024 ** 2
@@ -125,8 +127,21 @@ def extras(folder: Path | str, name: str, shipped: set[str] = frozenset()) -> li
     own = {name, marker_path(folder, name).name, *([marker.original] if marker else [])}
     out = []
     for rel, kind in safefiles.entries(folder):
-        if "/" in rel or rel in own or rel in IGNORED or rel in shipped:
+        if "/" in rel or rel in own or rel in IGNORED or rel in shipped or exchange.is_own(folder, rel):
             continue
         shown = "".join(c if c.isalnum() or c in "._-+ ()" else "?" for c in rel)[:60]  # a name is student text
         out.append(shown if kind == "file" else f"{shown} ({kind})")
     return out
+
+
+def feedback_name(folder: Path | str, name: str) -> str:
+    """The file name of the feedback of the notebook `name` (e.g. "pytorch_fundamentals.ipynb") of the
+    submission `folder`: the student's own notebook name when the autograde hook graded a renamed
+    notebook (its marker; or, where no hook ran on this folder, as on a Dask client, the lone notebook
+    `find_notebook` grades), since `nbgrader fetch_feedback` looks for the name the student submitted;
+    else `name`; with ".html"."""
+    marker, _ = read_marker(folder, name)
+    if marker is not None:
+        return Path(marker.original).with_suffix(".html").name
+    found, _ = find_notebook(folder, name)
+    return Path(found.name if found is not None else name).with_suffix(".html").name

@@ -16,7 +16,7 @@ import pytest
 from courses import copy_of
 from limits import AUTO_MAX
 
-from coursetools import ASSIGNMENT, NOTEBOOK, REPO, classgrade, grading, rebuild
+from coursetools import ASSIGNMENT, NOTEBOOK, REPO, classgrade, grading, rebuild, roster
 from sample_submissions import harness
 from coursetools import notebooks as nbs
 from coursetools.gradebook import gradebook_url, submitted_students
@@ -106,7 +106,7 @@ def test_feedback_per_part_without_hidden_code(robust_class):
     root = robust_class.course
     statuses = robust_class.statuses
     for student, status in statuses.items():
-        path = root / "feedback" / student / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")
+        path = roster.feedback_file(root, student)  # the name the student submitted (fetch_feedback's)
         assert path.exists() == status.graded, student
         if not status.graded:
             continue
@@ -114,6 +114,7 @@ def test_feedback_per_part_without_hidden_code(robust_class):
         text = html.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
         for marker in ("week13_checks", "BEGIN HIDDEN TESTS", "autograder/", "grading_guard"):
             assert marker not in text, (student, marker)
+    assert roster.feedback_file(root, "robust_renamed").name == "pytorch_fundamentals (1).html"
     feedback = (root / "feedback" / "robust_transformer_hack" / ASSIGNMENT / "pytorch_fundamentals.html").read_text()
     assert "should be 0.0190097" in html.unescape(feedback), "the failing check's message is in the feedback"
 

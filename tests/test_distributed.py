@@ -31,7 +31,7 @@ import pytest
 from environ import untraced_env
 from limits import AUTO_MAX, CLASS_CELL_TIMEOUT_S
 
-from coursetools import ASSIGNMENT, NOTEBOOK, REPO, grading
+from coursetools import ASSIGNMENT, NOTEBOOK, REPO, grading, roster
 from coursetools.course import make_course
 from sample_submissions import harness
 
@@ -278,7 +278,7 @@ def test_autograded_and_feedback_are_written_on_the_client(cluster_run):
         feedback = root / "feedback" / student / ASSIGNMENT
         if outcome["ok"]:
             assert (autograded / NOTEBOOK).is_file(), student
-            assert list(feedback.glob("*.html")), student
+            assert [p.name for p in feedback.glob("*.html")] == [roster.feedback_file(root, student).name], student
         else:
             assert not autograded.exists() and not feedback.exists(), student
     # the workers graded in their own folders, not the client's: worker-a finished students there,
