@@ -29,7 +29,7 @@ from . import ASSIGNMENT, NOTEBOOK
 from . import grading
 from .gradebook import gradebook_url, submitted_students
 from .notes import NOTES_SUFFIX, read_notes
-from .roster import NB_NAME, Status, check_submissions, ensure_assignment, feedback_file, forget, summary, write_csv
+from .roster import NB_NAME, Status, check_submissions, ensure_assignment, feedback_file, forget, limits_line, summary, write_csv
 
 # The roster's names stay importable from here, where grade-class's callers found them.
 __all__ = ["Status", "check_submissions", "ensure_assignment", "forget", "generate_feedback", "grade_class", "main",
@@ -77,6 +77,7 @@ def grade_class(root: Path | str, workers: int | None = None, quiet: bool = Fals
         notes = read_notes(root / "autograded" / student / ASSIGNMENT / (NB_NAME + NOTES_SUFFIX))
         status.notes = [*notes.get("notes", []), *notes.get("review", [])]
         status.mode = notes.get("mode", "")
+        status.limits = notes.get("limits", {})
         if student in results and status.mode != "sandboxed":  # say so: a trusted class, or a broken config
             status.notes.append(f"graded {status.mode}" if status.mode else
                                 "graded without the course's pipeline (did nbgrader_config.py load?)")
@@ -141,6 +142,8 @@ def main(root: Path | str, workers: int | None = None, only: list[str] | None = 
     else:
         statuses, results, seconds = grade_class(root, workers, only=only, db_url=db_url, cell_timeout=cell_timeout)
     print(summary(statuses, results))
+    if limits_line(statuses):
+        print(limits_line(statuses))
     n_bad = sum(not s.graded or s.feedback_failed for s in statuses.values())
     print(f"\n{len(results)} graded, {n_bad} not graded or without feedback, autograding took {seconds:.1f} s "
           f"with {workers or os.cpu_count()} workers; grades: grades_{ASSIGNMENT}.csv, feedback: feedback/")

@@ -355,6 +355,7 @@ def class_statuses(root: Path, outcomes: dict[str, dict], *, db_url: str | None 
         notes = read_notes(Path(root) / "autograded" / student / ASSIGNMENT / (NOTEBOOK.removesuffix(".ipynb") + NOTES_SUFFIX))
         status.notes = [*notes.get("notes", []), *notes.get("review", [])]
         status.mode = notes.get("mode", "")
+        status.limits = notes.get("limits", {})
         status.worker = outcome["worker"]
         if outcome["ok"] and outcome.get("reason"):  # graded, but generate_feedback failed
             status.feedback_failed = True

@@ -27,6 +27,7 @@ class Status:
     mode: str = ""  # how the kernel ran: "sandboxed" or "unsandboxed" (from the grading notes)
     feedback_failed: bool = False
     worker: str = ""  # the Dask worker that graded the student ("" when graded on this machine)
+    limits: dict = field(default_factory=dict)  # how the sandbox bounded processes and CPU (grading notes)
 
     @property
     def label(self) -> str:
@@ -157,3 +158,20 @@ def summary(statuses: dict[str, Status], results: dict[str, grading.Result]) -> 
     if lateness:
         numbers += [first_part + len(grading.PARTS) + 2, first_part + len(grading.PARTS) + 3]
     return tables.render(rows, right=numbers)
+
+
+def limits_line(statuses: dict[str, Status]) -> str:
+    """A sentence for the end of the summary when a sandbox ran without a cgroup (a grader that is not
+    root): what bounded processes and CPU instead; "" when every sandbox had its cgroups."""
+    seen = {}
+    for status in statuses.values():
+        for what, how in status.limits.items():
+            if not how.startswith(("pids cgroup", "cpu cgroup")):
+                seen.setdefault(what, set()).add(how)
+    if not seen:
+        return ""
+    return ("sandbox without cgroups (this user cannot make them): "
+            + "; ".join(f"{what} bounded by {' / '.join(sorted(hows))}" for what, hows in sorted(seen.items()))
+            + (": RLIMIT_NPROC counts every process of this user, so grade with --workers 1 where a fork bomb"
+               " must not starve a kernel graded beside it" if "processes" in seen else "")
+            + " (docs/sandbox.md)")

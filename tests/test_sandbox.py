@@ -4,6 +4,7 @@ submissions (sample_submissions/hostile.py) graded by real nbgrader through grad
 import asyncio
 import importlib.util
 import ast
+import json
 import os
 import socket
 import sqlite3
@@ -563,3 +564,129 @@ def test_plain_nbgrader_autograde_runs_sandboxed(hostile_class):
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert "kernel pid 2" in text, "the kernel did not run in its own PID namespace"
     assert "no network: [Errno 111] Connection refused" in text
+
+
+# ---------------------------------------------------------------------------
+# the same hostile submissions, graded by an instructor who is not root
+# ---------------------------------------------------------------------------
+
+GRADER_USER = "nobody"  # every Debian system has it; the test creates no account
+# The samples whose defence could depend on the grader's privileges: the process limit (a pids cgroup
+# for root, RLIMIT_NPROC for a user), a detached process and the gradebook's ownership, what the
+# kernel may write, the network. (Memory, file size, /tmp and the redaction are the same rlimits,
+# mounts and code for every user: proven above.)
+AS_USER = ("hostile_fork_bomb", "hostile_gradebook", "hostile_write_everywhere", "hostile_network")
+
+
+def _as_grader_user(base: Path) -> list[str]:
+    """The command prefix that runs a command as GRADER_USER with this environment's Python and the
+    course's code reachable. Where they lie under a folder other users cannot enter (a Python
+    installed under /root, as on these machines), the command runs in a mount namespace of its own
+    where that folder is an empty tmpfs holding only those paths, bound back: nothing on the host
+    changes, and the user gets no right it would not have with its own installation."""
+    import shlex
+    import sys
+
+    needed = sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, REPO)})
+    blocked = {}  # the outermost folder others cannot enter -> the needed paths under it
+    for path in needed:
+        parts = Path(path).parts
+        for depth in range(2, len(parts) + 1):
+            folder = str(Path(*parts[:depth]))
+            if not os.stat(folder).st_mode & 0o001:
+                if folder == path:
+                    pytest.fail(f"{path} itself is closed to other users: {GRADER_USER} cannot run the course")
+                blocked.setdefault(folder, []).append(path)
+                break
+    script = []
+    for n, (folder, paths) in enumerate(sorted(blocked.items())):
+        for m, path in enumerate(paths):
+            stage = base / f"stage-{n}-{m}"
+            stage.mkdir()
+            script.append(f"mount --bind {shlex.quote(path)} {shlex.quote(str(stage))}")
+        script.append(f"mount -t tmpfs -o mode=755 tmpfs {shlex.quote(folder)}")
+        for m, path in enumerate(paths):
+            script += [f"mkdir -p {shlex.quote(path)}",
+                       f"mount --bind {shlex.quote(str(base / f'stage-{n}-{m}'))} {shlex.quote(path)}"]
+    run_as = ["runuser", "-u", GRADER_USER, "--"]
+    if not script:
+        return run_as
+    return ["unshare", "--mount", "--propagation", "private", "sh", "-c",
+            " && ".join(script) + ' && exec "$@"', "sh", *run_as]
+
+
+@pytest.fixture(scope="module")
+def user_class():
+    """grade-class run by GRADER_USER (runuser), the course and its gradebook owned by that user:
+    no cgroup can be made, RLIMIT_NPROC binds, no root privilege anywhere."""
+    import pwd
+    import shutil
+    import subprocess
+    import tempfile
+
+    from sample_submissions.catalogue import REFERENCE_ANSWERS as REFERENCE
+    from sample_submissions.hostile import HOSTILE_PORT, SAMPLES
+
+    if os.geteuid() != 0:
+        pytest.skip("the suite runs as a user that is not root already: the hostile class above is this proof")
+    try:
+        user = pwd.getpwnam(GRADER_USER)
+    except KeyError:
+        pytest.fail(f"no {GRADER_USER} user to grade as")
+    base = Path(tempfile.mkdtemp(prefix="week13-user-grader-", dir="/tmp"))  # reachable by the user
+    base.chmod(0o755)
+    try:
+        import sys
+
+        prefix = _as_grader_user(base)
+        samples = [REFERENCE, *(s for s in SAMPLES if s.student in AS_USER)]
+        root = make_course(base / "course")
+        (root / REFERENCE_CACHE).unlink(missing_ok=True)  # the session's shared cache is root's
+        harness.submit(root, samples)
+        (base / "home").mkdir()
+        for path in [base / "home", *[p for p in [root, *root.rglob("*")] if not p.is_symlink()]]:
+            os.chown(path, user.pw_uid, user.pw_gid)
+        server = Server(HOSTILE_PORT)
+        try:
+            # one worker: without a pids cgroup the process limit is the user's, shared by every
+            # kernel it runs at once (docs/sandbox.md)
+            proc = subprocess.run([*prefix, "env", f"HOME={base / 'home'}", sys.executable, "-m", "coursetools",
+                                   "grade-class", "--root", str(root), "--workers", "1"],
+                                  cwd=root, capture_output=True, text=True, timeout=900)
+            time.sleep(4)  # time for any detached process to do its work
+        finally:
+            server.close()
+        assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+        students = [s.student for s in samples]
+        results = grading.read_results(root, students)
+        notes = {s: json.loads((root / "autograded" / s / ASSIGNMENT / (NOTEBOOK.replace(".ipynb", ".grading.json")))
+                               .read_text()) for s in students}
+        yield dict(root=root, samples={s.student: s for s in samples}, results=results, notes=notes,
+                   out=proc.stdout, scores=autograded_scores(root), connections=list(server.connections),
+                   owner=user.pw_uid)
+    finally:
+        if not os.environ.get("WEEK13_KEEP_USER_CLASS"):
+            shutil.rmtree(base, ignore_errors=True)
+
+
+@needs_bwrap
+def test_a_grader_that_is_not_root_grades_the_hostile_samples_as_root_does(user_class):
+    for student, sample in user_class["samples"].items():
+        assert harness.problems(sample, user_class["results"][student]) == [], (student, user_class["results"][student].failures)
+    assert user_class["results"]["reference"].total == AUTO_MAX
+    result = user_class["results"]["hostile_gradebook"]
+    assert user_class["scores"]["hostile_gradebook"] == result.total < result.maximum, "the gradebook was rewritten"
+    left = kept(user_class["root"] / "autograded" / "hostile_gradebook" / ASSIGNMENT)
+    assert "rewriter_started.txt" in left and "rewrote_the_gradebook.txt" not in left
+    assert list(user_class["root"].rglob("planted_by_hostile_student.txt")) == []
+    assert user_class["connections"] == []
+
+
+@needs_bwrap
+def test_without_cgroups_the_rlimits_bound_the_sandbox_and_the_summary_says_so(user_class):
+    for student, notes in user_class["notes"].items():
+        assert notes["mode"] == "sandboxed", student
+        assert notes["limits"] == {"processes": "RLIMIT_NPROC, 128 per user", "cpu": "RLIMIT_CPU, 900 s per process"}
+    assert "sandbox without cgroups" in user_class["out"] and "RLIMIT_CPU, 900 s per process" in user_class["out"]
+    graded = user_class["root"] / "autograded" / "reference" / ASSIGNMENT / NOTEBOOK
+    assert os.stat(graded).st_uid == user_class["owner"], "written by the grading user, not by root"

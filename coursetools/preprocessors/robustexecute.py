@@ -137,6 +137,7 @@ class RobustExecute(Execute):
         self._deadline = None  # set when the first cell starts: kernel start-up is not the student's time
         self._replay = []  # sources of the cells that ran without error, in order
         self._sandboxed = None  # how the kernel ran, read while it runs (nbclient drops km at the end)
+        self._limits = None  # how the sandbox bounded processes and CPU (SandboxedKernelManager.limits_in_force)
         self._km_seen = None
         self._modules_ok = None  # whether the hidden modules came from where they are installed
         self._output_bytes, self._output_total = {}, 0
@@ -163,7 +164,8 @@ class RobustExecute(Execute):
                               + (f" and {len(dropped) - 12} more" if len(dropped) > 12 else ""))
             if self._modules_ok is False:
                 review.append("review by hand: the grading modules did not load from where they are installed")
-            add_notes(notes_path(_coursedir(self), resources), mode=mode, notes=notes, review=review)
+            extra = {"limits": dict(self._limits)} if self._limits else {}
+            add_notes(notes_path(_coursedir(self), resources), mode=mode, notes=notes, review=review, **extra)
         return nb, resources
 
     async def _run_quietly(self, code, timeout, user_expressions=None):
@@ -268,6 +270,7 @@ class RobustExecute(Execute):
         if self._km_seen is None:
             self._km_seen = self.km
             self._sandboxed = getattr(self.km, "sandboxed", None)
+            self._limits = getattr(self.km, "limits_in_force", None) if self._sandboxed else None
             if self._keep_in and hasattr(self.km, "keep_files_in"):
                 self.km.keep_files_in = self._keep_in  # what the kernel wrote, kept in the graded folder
         if self._modules_ok is None:  # the kernel has run no student code yet

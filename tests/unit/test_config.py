@@ -170,3 +170,32 @@ def test_the_sandbox_limits_are_the_ones_the_readme_lists(course):
     for trait, (value, wording) in stated.items():
         assert limits[trait] == value, (trait, limits[trait])
         assert re.search(wording, readme), f"docs/sandbox.md no longer states {trait} as {wording!r}"
+
+
+def test_without_cgroups_the_sandbox_bounds_processes_and_cpu_by_rlimits():
+    """A grader that is not root (most JupyterHubs) can make no cgroup: processes are then bounded by
+    RLIMIT_NPROC (which binds a non-root user) and CPU by RLIMIT_CPU per process, and the grading
+    notes say which applied; with cgroups, neither rlimit is set."""
+    from pathlib import Path
+
+    km = SandboxedKernelManager(process_limit=128, cpu_limit=1.0, cpu_time_limit=900)
+    km._cgroups = {}
+    assert "--nproc=128" in km._limits() and "--cpu=900" in km._limits()
+    assert km.limits_in_force == {"processes": "RLIMIT_NPROC, 128 per user", "cpu": "RLIMIT_CPU, 900 s per process"}
+    km._cgroups = {"pids": Path("/sys/fs/cgroup/pids/x"), "cpu": Path("/sys/fs/cgroup/cpu/x")}
+    assert not [flag for flag in km._limits() if flag.startswith(("--nproc", "--cpu"))]
+    assert km.limits_in_force == {"processes": "pids cgroup, 128", "cpu": "cpu cgroup, 1 CPU"}
+    km = SandboxedKernelManager(cpu_limit=0)
+    km._cgroups = {}
+    assert not [flag for flag in km._limits() if flag.startswith("--cpu")] and km.limits_in_force["cpu"] == "none"
+
+
+def test_the_summary_says_when_no_cgroup_could_be_made():
+    from coursetools import roster
+
+    rooted = roster.Status("a", graded=True, limits={"processes": "pids cgroup, 128", "cpu": "cpu cgroup, 1 CPU"})
+    assert roster.limits_line({"a": rooted}) == ""
+    user = roster.Status("b", graded=True, limits={"processes": "RLIMIT_NPROC, 128 per user",
+                                                   "cpu": "RLIMIT_CPU, 900 s per process"})
+    line = roster.limits_line({"a": rooted, "b": user})
+    assert "cpu bounded by RLIMIT_CPU, 900 s per process" in line and "processes bounded by RLIMIT_NPROC" in line
