@@ -11,10 +11,12 @@ working folder, nothing of the course's), simulated as hub users by `--student`:
   (`collect --update`) and regrades with plain `nbgrader autograde` (no --force: nbgrader regrades
   what is newer than its graded copy), hand-grades the written answer through nbgrader's API,
   generates and releases feedback and exports grades;
+- carol hands in through Canvas after the due date: its archive (LATE in her file name) and its
+  gradebook export go into the course, and `nbgrader zip_collect` collects her as late;
 - each student fetches their own feedback and finds their own score, penalty and comment in it,
   under the name they submitted.
 
-Three graded notebooks in all (about a minute on 2 cores).
+Four graded notebooks in all (about a minute on 2 cores).
 """
 
 import csv
@@ -22,9 +24,11 @@ import os
 import re
 import subprocess
 import time
+import zipfile
 from datetime import datetime, UTC
 from pathlib import Path
 
+import nbformat
 import pytest
 from courses import make_course
 from limits import AUTO_MAX
@@ -38,6 +42,12 @@ from sample_submissions.catalogue import REFERENCE_ANSWERS as REFERENCE
 COURSE_ID = "pytorch-fundamentals"  # c.CourseDirectory.course_id in nbgrader_config.py: what students pass
 NB_NAME = NOTEBOOK.removesuffix(".ipynb")
 RENAMED = "pytorch_fundamentals (1).ipynb"
+# Canvas's archive names each file <sortable name>_[LATE_]<user id>_<attachment id>_<file>, "-1" added
+# to a file uploaded again under the same name; its gradebook export maps user ids to login ids
+CANVAS_FILE = "curiecarol_LATE_5003_880001_pytorch_fundamentals-1.ipynb"
+CANVAS_ROSTER = ("Student,ID,SIS User ID,SIS Login ID,Section,week13 (4411)\n"
+                 "    Points Possible,,,,,100.00\n"
+                 '"Curie, Carol",5003,S-77,carol,DL 2026\n')
 MISTAKE = next(s for s in FLAWED_DEMO if s.student == "ex1_sample_std")
 WRITTEN = 5.0  # ex3_answer's points, graded by hand
 NBGRADER = grading.NBGRADER
@@ -111,6 +121,16 @@ def term(tmp_path_factory):
     nbs.write(answers, bob.folder / NOTEBOOK)  # the right answers, after the due date
     bob.nbgrader("submit", ASSIGNMENT)
     _run(["collect", "--update", ASSIGNMENT], root)
+    # carol hands in through Canvas, after the due date: the instructor puts Canvas's "Download
+    # Submissions" archive and its gradebook export in the course and runs zip_collect
+    canvas = root / "downloaded" / ASSIGNMENT / "archive"
+    canvas.mkdir(parents=True)
+    with zipfile.ZipFile(canvas / "submissions.zip", "w") as z:
+        z.writestr(CANVAS_FILE, nbformat.writes(answers))
+    (root / "canvas_gradebook.csv").write_text(CANVAS_ROSTER)
+    with open(root / "nbgrader_config.py", "a") as f:
+        f.write('c.CanvasCollector.roster = "canvas_gradebook.csv"\n')
+    zip_log = _run(["zip_collect", ASSIGNMENT], root)
     alice_graded = root / "autograded" / "alice" / ASSIGNMENT / NOTEBOOK
     alice_before = alice_graded.stat().st_mtime_ns
     regrade_log = _run(["autograde", ASSIGNMENT], root)  # plain nbgrader, no --force
@@ -120,12 +140,13 @@ def term(tmp_path_factory):
 
     with Gradebook(gradebook_url(root)) as gb:
         for name, points, comment in (("alice", 4.0, "alice: the sum of both gradients, well argued."),
-                                      ("bob", 5.0, "bob: right, and the accumulation example is clear.")):
+                                      ("bob", 5.0, "bob: right, and the accumulation example is clear."),
+                                      ("carol", 3.0, "carol: say why the gradients add up.")):
             gb.find_grade("ex3_answer", NB_NAME, ASSIGNMENT, name).manual_score = points
             gb.find_comment("ex3_answer", NB_NAME, ASSIGNMENT, name).manual_comment = comment
         gb.db.commit()
     _run(["generate_feedback", ASSIGNMENT, "--force"], root)
-    _run(["release_feedback", ASSIGNMENT], root)
+    release_log = _run(["release_feedback", ASSIGNMENT], root)
     for student in (alice, bob):
         student.nbgrader("fetch_feedback", ASSIGNMENT)
     _run(["export", "--to", str(base / "grades.csv")], root)
@@ -133,8 +154,9 @@ def term(tmp_path_factory):
         exported = {row["student_id"]: row for row in csv.DictReader(f)}
     return {"root": root, "alice": alice, "bob": bob, "first": first, "first_results": first_results,
             "first_summary": first_summary, "alice_regraded": alice_graded.stat().st_mtime_ns != alice_before,
-            "regrade_log": regrade_log, "at_autograde": at_autograde, "exported": exported,
-            "final": grading.read_results(root, ["alice", "bob"])}
+            "regrade_log": regrade_log, "at_autograde": at_autograde, "exported": exported, "zip_log": zip_log,
+            "release_log": release_log,
+            "due": due, "final": grading.read_results(root, ["alice", "bob", "carol"])}
 
 
 def test_the_first_round_is_graded_from_what_collect_brought(term):
@@ -170,6 +192,28 @@ def test_the_late_penalty_is_the_final_score_s_after_hand_grading(term):
     page = term["bob"].feedback()[NOTEBOOK.replace(".ipynb", ".html")]
     assert f"(Score: 0.0 / {AUTO_MAX + WRITTEN})" in page
     assert f"Late submission penalty (Score: -{AUTO_MAX + WRITTEN})" in page
+
+
+def test_a_canvas_late_marker_counts_as_late_through_zip_collect(term):
+    """Issue 21: carol's file from Canvas's download, LATE in its name, collected by `nbgrader
+    zip_collect` with the course config as shipped (the roster maps Canvas's 5003 to carol; Canvas's
+    "-1" is dropped): graded by plain autograde, one second late, penalty "zero" after her hand grade
+    in the gradebook, the export and her feedback."""
+    root = term["root"]
+    submitted = root / "submitted" / "carol" / ASSIGNMENT
+    assert sorted(p.name for p in submitted.iterdir()) == sorted([NOTEBOOK, "timestamp.txt"]), term["zip_log"][-2000:]
+    carol = term["final"]["carol"]
+    assert carol.total == AUTO_MAX, carol.failures
+    assert carol.late.seconds == 1
+    assert (carol.late.raw, carol.late.penalty, carol.late.final) == (AUTO_MAX + 3, AUTO_MAX + 3, 0)
+    assert [float(term["exported"]["carol"][k]) for k in ("raw_score", "late_submission_penalty", "score")] == [98, 98, 0]
+    page = (root / "feedback" / "carol" / ASSIGNMENT / NOTEBOOK.replace(".ipynb", ".html")).read_text()
+    assert f"(Score: 0.0 / {AUTO_MAX + WRITTEN})" in page and f"Late submission penalty (Score: -{AUTO_MAX + 3}" in page
+    assert "carol: say why" in page
+    # her page goes back through Canvas: release_feedback releases the others and names her
+    assert re.search(r"Not releasing feedback for 'carol' through the exchange", term["release_log"]), \
+        term["release_log"][-2000:]
+    assert "Releasing feedback for student 'alice'" in term["release_log"]
 
 
 def test_each_student_fetches_their_own_feedback_under_the_name_they_submitted(term):
