@@ -13,6 +13,8 @@ from coursetools import notebooks as nbs
 from coursetools.course import make_course
 from coursetools.grading import PARTS, Result, autograde, read_results
 
+from week13_checks.ex2 import REPLACED_WHILE_COMPARING
+
 from . import names
 
 
@@ -106,11 +108,14 @@ def reach(sample: Sample, release_nb, source_nb) -> set[str]:
     """The parts whose grade can depend on the sample's answers, or its answers on theirs: its own,
     every part whose cells read (directly or not) a name that one of its edited cells defines, and
     every part whose answer cells its edited cells read from (an Exercise 4 `fit` that calls Cell 4's
-    `train_epoch` would be graded on another member's `train_epoch`)."""
+    `train_epoch` would be graded on another member's `train_epoch`). Exercise 2's compare_schedulers
+    is graded with the reference train_epoch and evaluate in the notebook's place
+    (week13_checks.ex2.REPLACED_WHILE_COMPARING), so calling them inside it reaches no Cell 4 answer."""
     nb = graded_view(sample.notebook(release_nb, source_nb), source_nb)
     edited = {c.id for c in nb.cells if nbs.grade_id(c) in sample.edits}
     cells = {c.id: nbs.grade_id(c) for c in nb.cells}
-    touched = names.reached_from(nb, edited) | names.needed_by(nb, edited)
+    replaced = {i: set(REPLACED_WHILE_COMPARING) for i, g in cells.items() if g == "ex2_solution"}
+    touched = names.reached_from(nb, edited, replaced) | names.needed_by(nb, edited, replaced)
     return sample.parts | {part_of(cells[i]) for i in touched if cells[i]}
 
 

@@ -4,7 +4,9 @@ tables, no execution). The sample harness relies on it twice:
 - a crafted sample runs without the notebook's teaching cells (`harness.blank_teaching`): proven
   safe only while no cell that is kept reads a name that only a blanked cell defines;
 - samples share one graded notebook (`harness.pack`) only when none of them can reach a cell that
-  another one owns (a mistake in Cell 4's `train_epoch` reaches Exercise 2 when Exercise 2 calls it).
+  another one owns (a mistake in Cell 4's `train_epoch` reaches Exercise 4 when Exercise 4's `fit`
+  calls it; not Exercise 2's `compare_schedulers`, which the grader runs with the reference
+  `train_epoch` and `evaluate` in their place: `reads(..., replaced)`).
 """
 
 import builtins
@@ -43,34 +45,50 @@ def free_and_defined(source: str) -> tuple[set[str], set[str]]:
     return free - _KNOWN, defined
 
 
+def read_at_top(source: str) -> set[str]:
+    """The global names the cell reads outside any function or class body it defines (when the cell
+    runs, a default argument or a decorator included); the others are read when the functions run."""
+    try:
+        top = symtable.symtable(_python(source), "<cell>", "exec")
+    except SyntaxError:
+        return set()
+    return {s.get_name() for s in top.get_symbols() if s.is_referenced()} - _KNOWN
+
+
 def code_cells(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
     return [c for c in nb.cells if c.cell_type == "code"]
 
 
-def reads(nb: nbformat.NotebookNode) -> dict[str, dict[str, str | None]]:
-    """{cell id: {name it reads: id of the latest earlier cell that defines it (None: no cell)}}."""
+def reads(nb: nbformat.NotebookNode, replaced: dict[str, set[str]] | None = None) -> dict[str, dict[str, str | None]]:
+    """{cell id: {name it reads: id of the latest earlier cell that defines it (None: no cell)}}.
+    `replaced`: {cell id: names that, while the functions this cell defines are called, are not the
+    notebook's (the grader puts its own in their place)}: such a name read only inside those
+    functions is no read of the notebook's (read at the top, it is: its value is bound then)."""
     definer, out = {}, {}
     for cell in code_cells(nb):
         free, defined = free_and_defined(cell.source)
+        if replaced and cell.id in replaced:
+            free -= replaced[cell.id] - read_at_top(cell.source)
         out[cell.id] = {name: definer.get(name) for name in free}
         for name in defined:
             definer[name] = cell.id
     return out
 
 
-def reached_from(nb: nbformat.NotebookNode, start: set[str]) -> set[str]:
+def reached_from(nb: nbformat.NotebookNode, start: set[str], replaced: dict[str, set[str]] | None = None) -> set[str]:
     """The ids of the cells in `start` and of every cell that reads, directly or through other
-    cells, a name one of them defines."""
-    reached, graph = set(start), reads(nb)
+    cells, a name one of them defines (`replaced`: as in reads)."""
+    reached, graph = set(start), reads(nb, replaced)
     for cell in code_cells(nb):  # notebook order: a cell only reads from cells above it
         if any(src in reached for src in graph[cell.id].values()):
             reached.add(cell.id)
     return reached
 
 
-def needed_by(nb: nbformat.NotebookNode, cells: set[str]) -> set[str]:
-    """The ids of `cells` and of every earlier cell they read a name from, directly or not."""
-    graph, needed = reads(nb), set(cells)
+def needed_by(nb: nbformat.NotebookNode, cells: set[str], replaced: dict[str, set[str]] | None = None) -> set[str]:
+    """The ids of `cells` and of every earlier cell they read a name from, directly or not
+    (`replaced`: as in reads)."""
+    graph, needed = reads(nb, replaced), set(cells)
     for cell in reversed(code_cells(nb)):  # a cell only reads from cells above it
         if cell.id in needed:
             needed |= {src for src in graph[cell.id].values() if src}

@@ -54,10 +54,13 @@ MORE = [
 ]
 
 
-# The visible cells of Cell 4 and Exercise 3 train on Cell 3's X_train, so a Cell 3 mistake fails them
-# too; their twins train on data of their own, so that mistake costs Cell 3 only (the twin passes, and
+# The visible cells of Cell 4 and Exercises 2 and 3 train on Cell 3's X_train (Exercise 2's also with
+# Cell 2's SimpleMLP and Cell 4's train_epoch and evaluate), so a mistake there fails them too; their
+# twins train a network of their own on data of their own (Exercise 2's with the reference train_epoch
+# and evaluate, as its hidden checks do), so that mistake costs its own cell only (the twin passes, and
 # that is fairer).
-OTHER_PARTS_DATA = {("twin_float64_features", "ex3"), ("twin_float64_features", "cell4")}
+OTHER_PARTS_DATA = {("twin_float64_features", "ex3"), ("twin_float64_features", "cell4"),
+                    ("twin_float64_features", "ex2"), ("cell4_float_targets", "ex2")}
 
 
 def _answers_these_parts(sample):
@@ -107,8 +110,11 @@ def table(tmp_path_factory):
 def test_the_cell_and_its_twin_agree(table, student):
     got = table[student]
     assert set(got) == VISIBLE, "every visible cell decided outside was reached"
+    failing_elsewhere = set()
     for gid, (own, twin) in got.items():
-        if (student, gid.split("_tests_")[0]) in OTHER_PARTS_DATA and twin is None:
+        if (student, gid.split("_tests_")[0]) in OTHER_PARTS_DATA:  # the cell fails on another part's mistake
+            assert twin is None, f"{gid}: its twin says {twin!r}"
+            failing_elsewhere |= {gid.split("_tests_")[0]} if own is not None else set()
             continue
         assert (own is None) == (twin is None), f"{gid}: the cell says {own!r}, its twin {twin!r}"
         if isinstance(own, AssertionError):  # the same error; the twins of Cells 4 and 6 draw other inputs
@@ -117,6 +123,8 @@ def test_the_cell_and_its_twin_agree(table, student):
             assert student == "untouched_release", f"{gid}: {twin}"
         elif own is not None:  # the student's code raised: the twin shows the same exception
             assert twin == f"{type(own).__name__}: {own}", f"{gid}: {twin}"
+    listed = {part for s, part in OTHER_PARTS_DATA if s == student}
+    assert failing_elsewhere == listed, f"listed in OTHER_PARTS_DATA, but no cell of theirs fails: {listed - failing_elsewhere}"
 
 
 def _numbers_blanked(message):

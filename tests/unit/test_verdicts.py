@@ -321,3 +321,32 @@ def test_the_probe_is_sent_once_per_kernel_and_again_when_the_kernel_lost_it():
         assert sent[3:] == [False, True] and probe == {"installed": True}
     finally:
         loop.call_soon_threadsafe(loop.stop)
+
+
+def _notebooks_train_epoch(*args, **kwargs):
+    raise RuntimeError("the notebook's own train_epoch ran")
+
+
+def test_exercise_2_s_visible_twin_runs_compare_schedulers_with_the_reference_training_functions():
+    """ex2_tests_structure's twin replaces exactly week13_checks.ex2.REPLACED_WHILE_COMPARING while the
+    student's compare_schedulers runs, on a network and data of its own (a broken Cell 2, 3 or 4
+    costs that cell only), and puts the notebook's own back afterwards; the sample harness packs
+    Cell 4's and Exercise 2's samples together on the strength of it."""
+    from week13_checks import ex2
+
+    cell = next(c for c in nbs.read(SOURCE_NB).cells if nbs.grade_id(c) == "ex2_solution")
+    ns = {}
+    exec(compile("import torch\nimport torch.nn as nn\n" + cell.source, "ex2_solution", "exec"), ns)
+    own = {name: _notebooks_train_epoch for name in ex2.REPLACED_WHILE_COMPARING}
+    ns.update(own)  # no SimpleMLP, X_train or y_train either: the twin needs none of them
+    assert week13_checks.decide("ex2_tests_structure", K.LocalKernel(ns)) is None
+    assert {name: ns[name] for name in own} == own
+    del ns["evaluate"]  # a name the notebook never defined is not left behind
+    assert week13_checks.decide("ex2_tests_structure", K.LocalKernel(ns)) is None and "evaluate" not in ns
+    # a train_epoch bound when the cell ran (a default argument) is the notebook's: the replacement
+    # cannot reach it, and the harness counts it as reaching Cell 4 (tests/unit/test_samples.py)
+    header = "def compare_schedulers(make_model, train_loader, test_loader, epochs=50, lr=1e-3, seed=0):"
+    bound = cell.source.replace(header, header[:-2] + ", step=train_epoch):").replace("= train_epoch(", "= step(")
+    assert bound != cell.source and "step(model" in bound
+    exec(compile(bound, "ex2_solution", "exec"), ns)
+    assert "the notebook's own train_epoch ran" in week13_checks.decide("ex2_tests_structure", K.LocalKernel(ns))
