@@ -84,11 +84,12 @@ c.GenerateFeedback.post_convert_hook = functools.partial(after_feedback, root=RO
 # (e.g. c.LateSubmissionPlugin.penalty_method = "zero", or AssignLatePenalties.plugin_class; docs/jupyterhub.md).
 c.GenerateFeedback.pre_convert_hook = functools.partial(before_feedback, db_url=c.CourseDirectory.db_url)
 c.ExportApp.plugin_class = "coursetools.late.CsvExportPlugin"
-# An LMS's download: `nbgrader zip_collect week13` reads the names Canvas gives the files of its
-# "Download Submissions" archive (put it in downloaded/week13/archive/), keeps its LATE marker as a
-# lateness and, with c.CanvasCollector.roster = "<Canvas gradebook export>.csv", maps Canvas user ids
-# to the students' ids (coursetools/lms.py, docs/jupyterhub.md).
-c.ZipCollectApp.collector_plugin = "coursetools.lms.CanvasCollector"
+# An LMS's download: `nbgrader zip_collect week13` reads the names Canvas or Moodle gives the files
+# of its archive (put it in downloaded/week13/archive/): Canvas's LATE marker is kept as a lateness,
+# and with c.CanvasCollector.roster = "<Canvas gradebook export>.csv" Canvas user ids are mapped to
+# the students' ids; Moodle's needs c.MoodleCollector.worksheet = "<grading worksheet>.csv" (ids and
+# submission times). coursetools/lms.py, docs/jupyterhub.md.
+c.ZipCollectApp.collector_plugin = "coursetools.lms.LmsCollector"
 # nbgrader release_feedback stops at the first student without nbgrader submit's secret (one collected
 # from an LMS): this one releases the others and names each student left out (coursetools/exchange_release.py).
 c.ExchangeFactory.release_feedback = "coursetools.exchange_release.ReleaseFeedback"

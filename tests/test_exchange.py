@@ -11,12 +11,14 @@ working folder, nothing of the course's), simulated as hub users by `--student`:
   (`collect --update`) and regrades with plain `nbgrader autograde` (no --force: nbgrader regrades
   what is newer than its graded copy), hand-grades the written answer through nbgrader's API,
   generates and releases feedback and exports grades;
-- carol hands in through Canvas after the due date: its archive (LATE in her file name) and its
-  gradebook export go into the course, and `nbgrader zip_collect` collects her as late;
+- carol hands in through Canvas after the due date, dan through Moodle before it: each LMS's
+  archive and roster (Canvas's gradebook export, Moodle's grading worksheet) go into the course, and
+  one `nbgrader zip_collect` collects carol as late (Canvas's LATE in her file name) and dan on time
+  (the time Moodle recorded); their grades go back as each LMS's import reads them;
 - each student fetches their own feedback and finds their own score, penalty and comment in it,
   under the name they submitted.
 
-Four graded notebooks in all (about a minute on 2 cores).
+Five graded notebooks in all (about a minute on 2 cores).
 """
 
 import csv
@@ -25,7 +27,7 @@ import re
 import subprocess
 import time
 import zipfile
-from datetime import datetime, UTC
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 import nbformat
@@ -33,7 +35,7 @@ import pytest
 from courses import make_course
 from limits import AUTO_MAX
 
-from coursetools import ASSIGNMENT, NOTEBOOK, classgrade, grading
+from coursetools import ASSIGNMENT, NOTEBOOK, classgrade, grading, lms
 from coursetools import notebooks as nbs
 from coursetools.gradebook import gradebook_url
 from sample_submissions.catalogue import FLAWED_DEMO
@@ -45,6 +47,10 @@ RENAMED = "pytorch_fundamentals (1).ipynb"
 # Canvas's archive names each file <sortable name>_[LATE_]<user id>_<attachment id>_<file>, "-1" added
 # to a file uploaded again under the same name; its gradebook export maps user ids to login ids
 CANVAS_FILE = "curiecarol_LATE_5003_880001_pytorch_fundamentals-1.ipynb"
+MOODLE_FILE = "Dan Doe_1234502_assignsubmission_file_/pytorch_fundamentals.ipynb"  # "in folders"
+MOODLE_WORKSHEET = ("Identifier,Full name,Email address,Status,Grade,Maximum Grade,Grade can be changed,"
+                    "Last modified (submission),Last modified (grade),Feedback comments\n"
+                    'Participant 1234502,Dan Doe,dan,Submitted for grading,,10.00,Yes,"{time}",-,\n')
 CANVAS_ROSTER = ("Student,ID,SIS User ID,SIS Login ID,Section,week13 (4411)\n"
                  "    Points Possible,,,,,100.00\n"
                  '"Curie, Carol",5003,S-77,carol,DL 2026\n')
@@ -128,8 +134,14 @@ def term(tmp_path_factory):
     with zipfile.ZipFile(canvas / "submissions.zip", "w") as z:
         z.writestr(CANVAS_FILE, nbformat.writes(answers))
     (root / "canvas_gradebook.csv").write_text(CANVAS_ROSTER)
+    # and dan through Moodle, before the due date (its grading worksheet says when): one archive of
+    # each in the same folder, the course's collector tells them apart by their names
+    with zipfile.ZipFile(canvas / "moodle.zip", "w") as z:
+        z.writestr(MOODLE_FILE, nbformat.writes(mistake))
+    before_due = datetime.strptime(due, "%Y-%m-%d %H:%M:%S UTC") - timedelta(hours=1)
+    (root / "moodle_worksheet.csv").write_text(MOODLE_WORKSHEET.format(time=before_due.strftime(lms.MOODLE_TIME)))
     with open(root / "nbgrader_config.py", "a") as f:
-        f.write('c.CanvasCollector.roster = "canvas_gradebook.csv"\n')
+        f.write('c.CanvasCollector.roster = "canvas_gradebook.csv"\nc.MoodleCollector.worksheet = "moodle_worksheet.csv"\n')
     zip_log = _run(["zip_collect", ASSIGNMENT], root)
     alice_graded = root / "autograded" / "alice" / ASSIGNMENT / NOTEBOOK
     alice_before = alice_graded.stat().st_mtime_ns
@@ -152,11 +164,18 @@ def term(tmp_path_factory):
     _run(["export", "--to", str(base / "grades.csv")], root)
     with open(base / "grades.csv") as f:
         exported = {row["student_id"]: row for row in csv.DictReader(f)}
+    canvas_log = _run(["export", "--exporter=coursetools.lms.CanvasExport", "--to", str(base / "canvas_grades.csv")], root)
+    with open(base / "canvas_grades.csv") as f:
+        canvas_rows = list(csv.reader(f))
+    _run(["export", "--exporter=coursetools.lms.MoodleExport", "--to", str(base / "moodle_grades.csv")], root)
+    with open(base / "moodle_grades.csv") as f:
+        moodle_rows = list(csv.DictReader(f))
     return {"root": root, "alice": alice, "bob": bob, "first": first, "first_results": first_results,
             "first_summary": first_summary, "alice_regraded": alice_graded.stat().st_mtime_ns != alice_before,
             "regrade_log": regrade_log, "at_autograde": at_autograde, "exported": exported, "zip_log": zip_log,
-            "release_log": release_log,
-            "due": due, "final": grading.read_results(root, ["alice", "bob", "carol"])}
+            "release_log": release_log, "canvas_rows": canvas_rows, "canvas_log": canvas_log,
+            "moodle_rows": moodle_rows,
+            "due": due, "final": grading.read_results(root, ["alice", "bob", "carol", "dan"])}
 
 
 def test_the_first_round_is_graded_from_what_collect_brought(term):
@@ -214,6 +233,28 @@ def test_a_canvas_late_marker_counts_as_late_through_zip_collect(term):
     assert re.search(r"Not releasing feedback for 'carol' through the exchange", term["release_log"]), \
         term["release_log"][-2000:]
     assert "Releasing feedback for student 'alice'" in term["release_log"]
+    # and her grade goes back into Canvas's gradebook: its import file, her Canvas ID, the final score
+    header, points, *students = term["canvas_rows"]
+    assert header == ["Student", "ID", "SIS User ID", "SIS Login ID", "Section", "week13 (4411)"]
+    assert points[0].strip() == "Points Possible" and float(points[5]) == AUTO_MAX + WRITTEN
+    assert students == [["Curie, Carol", "5003", "S-77", "carol", "DL 2026", "0"]]
+    assert "not exported: alice, bob" in term["canvas_log"]
+
+
+def test_a_moodle_download_is_collected_with_moodle_s_own_submission_time(term):
+    """Issue 23: dan's Moodle file (a folder per participant), collected by the same zip_collect run
+    as dan (the worksheet maps participant 1234502 to his id) with the time Moodle recorded, an hour
+    before the due date: on time, graded, and his grade in the worksheet Moodle's upload reads, on
+    Moodle's scale of 10."""
+    root = term["root"]
+    stamp = (root / "submitted" / "dan" / ASSIGNMENT / "timestamp.txt").read_text()
+    due = datetime.strptime(term["due"], "%Y-%m-%d %H:%M:%S UTC")
+    assert datetime.fromisoformat(stamp.strip()) == due.replace(second=0) - timedelta(hours=1)
+    dan = term["final"]["dan"]
+    assert dan.late.seconds == 0 and dan.total < AUTO_MAX and "ex1_hidden_statistics" in dan.failures
+    (row,) = term["moodle_rows"]
+    assert row["Identifier"] == "Participant 1234502" and row["Maximum Grade"] == "10.00"
+    assert float(row["Grade"]) == round(dan.late.final / (AUTO_MAX + WRITTEN) * 10, 2)
 
 
 def test_each_student_fetches_their_own_feedback_under_the_name_they_submitted(term):

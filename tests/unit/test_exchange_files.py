@@ -6,6 +6,7 @@ import os
 from datetime import datetime, timedelta
 
 import pytest
+from tiny_gradebook import tiny_gradebook
 from nbgrader.api import Gradebook
 from traitlets.config import Config
 
@@ -81,21 +82,8 @@ def test_a_renamed_notebook_s_feedback_takes_the_name_the_student_submitted(tmp_
 @pytest.fixture
 def gradebook(tmp_path):
     """week13 due at noon; alice on time, bob an hour late: each 8 autograded points, no hand grade yet."""
-    url = f"sqlite:///{tmp_path / 'gradebook.db'}"
     due = datetime(2026, 12, 1, 12, 0)
-    with Gradebook(url) as gb:
-        gb.add_assignment("week13", duedate=due)
-        gb.add_notebook("nb", "week13")
-        gb.add_grade_cell("ex1_test", "nb", "week13", max_score=10, cell_type="code")
-        gb.add_solution_cell("ex1_sol", "nb", "week13")
-        gb.add_grade_cell("ex3_answer", "nb", "week13", max_score=5, cell_type="markdown")
-        gb.add_solution_cell("ex3_answer", "nb", "week13")
-        for student, stamp in (("alice", due - timedelta(minutes=5)), ("bob", due + timedelta(hours=1))):
-            gb.add_student(student)
-            gb.add_submission("week13", student, timestamp=stamp)
-            gb.find_grade("ex1_test", "nb", "week13", student).auto_score = 8
-        gb.db.commit()
-    return url
+    return tiny_gradebook(tmp_path, due, 10, {"alice": (due - timedelta(minutes=5), 8), "bob": (due + timedelta(hours=1), 8)})
 
 
 def _zero():
