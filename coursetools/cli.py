@@ -4,6 +4,7 @@
     week13 notebooks     generate and execute notebooks/ from source/
     week13 grade-class   grade every submission under submitted/ (docs/grading.md)
     week13 student-bundle  what students get: the release notebook, its data, its packages
+    week13 similarity    pairs of submissions whose answer code is too alike (coursetools/similarity.py)
 
 This is the command-line edge: the environment ($WEEK13_DB_URL) is read here, once, and every
 setting goes on as an argument. The sample submissions and the benchmark have their own commands
@@ -45,6 +46,13 @@ def cmd_student_bundle(args: argparse.Namespace) -> None:
     print("wrote", write_bundle(args.out))
 
 
+def cmd_similarity(args: argparse.Namespace) -> None:
+    from .similarity import compare, summary
+
+    pairs, skipped, report = compare(args.root, args.out, args.threshold)
+    print(summary(pairs, skipped, report, args.threshold))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="week13", description="Week 13 (PyTorch Fundamentals): the course tool")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -67,6 +75,14 @@ def main(argv: list[str] | None = None) -> None:
                                                    "requirements-student.txt (and a zip of them)")
     bundle.add_argument("--out", default=str(REPO / "build" / "student" / "week13"), help="the folder to write")
     bundle.set_defaults(fn=cmd_student_bundle)
+    similar = sub.add_parser("similarity", help="pairs of submissions under submitted/ whose answer code is too "
+                                                "alike, and copydetect's HTML report")
+    similar.add_argument("--root", default=str(REPO), help="the course root (default: this repository)")
+    similar.add_argument("--out", default=None, help="where the answers and the report go (default: build/similarity)")
+    similar.add_argument("--threshold", type=float, default=0.9, help="the share of one student's code for a part "
+                                                                       "found in the other's (default 0.9: "
+                                                                       "coursetools/similarity.py says why)")
+    similar.set_defaults(fn=cmd_similarity)
     args = parser.parse_args(argv)
     args.fn(args)
 
