@@ -144,6 +144,14 @@ def main(root: Path | str, workers: int | None = None, only: list[str] | None = 
     print(summary(statuses, results))
     if limits_line(statuses):
         print(limits_line(statuses))
+    if results:  # what the class missed, for the next lecture (coursetools/report.py)
+        from .report import class_report
+
+        try:
+            page, text = class_report(root, db_url=db_url)
+            print("\n" + text.split("\n\n", 1)[1] + f"\nclass report: {page}")
+        except Exception as e:  # the grades are in; a report that cannot be drawn stops nothing
+            print(f"\nthe class report could not be written: {type(e).__name__}: {e}", file=sys.stderr)
     n_bad = sum(not s.graded or s.feedback_failed for s in statuses.values())
     print(f"\n{len(results)} graded, {n_bad} not graded or without feedback, autograding took {seconds:.1f} s "
           f"with {workers or os.cpu_count()} workers; grades: grades_{ASSIGNMENT}.csv, feedback: feedback/")

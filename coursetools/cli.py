@@ -5,6 +5,7 @@
     week13 grade-class   grade every submission under submitted/ (docs/grading.md)
     week13 student-bundle  what students get: the release notebook, its data, its packages
     week13 similarity    pairs of submissions whose answer code is too alike (coursetools/similarity.py)
+    week13 class-report  what the class missed: points per part, the checks failed most (coursetools/report.py)
 
 This is the command-line edge: the environment ($WEEK13_DB_URL) is read here, once, and every
 setting goes on as an argument. The sample submissions and the benchmark have their own commands
@@ -53,6 +54,14 @@ def cmd_similarity(args: argparse.Namespace) -> None:
     print(summary(pairs, skipped, report, args.threshold))
 
 
+def cmd_class_report(args: argparse.Namespace) -> None:
+    from .gradebook import DB_URL_VARIABLE
+    from .report import class_report
+
+    page, text = class_report(args.root, db_url=args.db_url or os.environ.get(DB_URL_VARIABLE), out=args.out)
+    print(text + f"\n\nclass report: {page}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="week13", description="Week 13 (PyTorch Fundamentals): the course tool")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -83,6 +92,13 @@ def main(argv: list[str] | None = None) -> None:
                                                                        "found in the other's (default 0.9: "
                                                                        "coursetools/similarity.py says why)")
     similar.set_defaults(fn=cmd_similarity)
+    report = sub.add_parser("class-report", help="from the gradebook: points per part (histograms) and the checks "
+                                                 "the class failed most, as build/class-report/index.html")
+    report.add_argument("--root", default=str(REPO), help="the course root (default: this repository)")
+    report.add_argument("--db-url", default=None, metavar="URL", help="the gradebook (default: $WEEK13_DB_URL, "
+                                                                      "else gradebook.db in the course root)")
+    report.add_argument("--out", default=None, help="the folder to write (default: build/class-report)")
+    report.set_defaults(fn=cmd_class_report)
     args = parser.parse_args(argv)
     args.fn(args)
 

@@ -394,3 +394,28 @@ def test_formgrader_shows_the_graded_class(page, lab, robust_class):
         # nbgrader's score includes the ungraded written answer (5 points) in the maximum
         expect(row.locator("td.score")).to_have_text(f"{result.total:g} / 100")
     _shot(page, "formgrader-submissions.png")
+
+
+def test_the_class_report_shows_what_the_class_missed(page, lab, robust_class):
+    """Issue 23: `week13 class-report` on the graded class (in this test's copy of it), opened in the
+    browser: the checks the class failed most, the most costly first, the points per part and a
+    histogram each, every image drawn."""
+    from playwright.sync_api import expect
+
+    from coursetools.grading import PARTS
+    from coursetools.report import class_report
+
+    class_report(lab["root"])  # into the copy's build/class-report/
+    page.goto(f"{lab['base']}/files/build/class-report/index.html?token={lab['token']}")  # its images are in it
+    expect(page.locator("h1")).to_have_text(f"{ASSIGNMENT}: class report")
+    expect(page.locator("figure img")).to_have_count(len(PARTS))
+    page.wait_for_function("Array.from(document.images).every(i => i.complete && i.naturalWidth > 0)")
+    counts = {}
+    for result in robust_class.results.values():
+        for gid in result.failures:
+            counts[gid] = counts.get(gid, 0) + 1
+    first = page.locator("table").first.locator("tbody tr").first
+    expect(first.locator("td").nth(1)).to_have_text(str(max(counts.values())))
+    assert counts[first.locator("td").first.inner_text()] == max(counts.values())
+    expect(page.get_by_text(f"{len(robust_class.results)} students graded")).to_be_visible()
+    _shot(page, "class-report.png")

@@ -202,3 +202,33 @@ def test_plain_nbgrader_autograde_grades_public_code_as_grade_class_does(graded_
         assert plain[student].parts == graded_class.results[student].parts, student
         assert plain[student].failures == graded_class.results[student].failures, student
     assert not harness.problems(mistakes, plain[mistakes.student]) and not harness.problems(correct, plain[correct.student])
+
+
+def test_the_class_report_counts_what_each_check_cost(graded_class, tmp_path):
+    """Issue 23: `week13 class-report` on the graded class (its output elsewhere: the class stays as
+    graded). Each check it lists cost exactly the notebooks whose samples name it among their
+    failures (counted from the catalogue, not from the grades), the most costly first, and every
+    part has its histogram."""
+    out = tmp_path / "report"
+    proc = subprocess.run([str(Path(grading.NBGRADER[0]).parent / "week13"), "class-report", "--root",
+                           str(graded_class.course), "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    graded_cells = {nbs.grade_id(c) for c in nbs.read(REPO / "release" / ASSIGNMENT / NOTEBOOK).cells
+                    if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("grade")}
+    expected = {}
+    for sample in PACKED.values():  # the untouched release fails every test cell (nbgrader validate --invert)
+        for gid in set(sample.fails) if sample.answered else graded_cells:
+            expected[gid] = expected.get(gid, 0) + 1
+    page = (out / "index.html").read_text()
+    got = {}
+    for result in graded_class.results.values():  # as grade-class read them right after grading
+        for gid in result.failures:
+            got[gid] = got.get(gid, 0) + 1
+    checks = page.split("<h2>Points per part</h2>")[0]  # the first table: the checks the class missed
+    shown = [(html.unescape(g), int(n)) for g, n in re.findall(r"<tr><td>([a-z0-9_]+)</td><td>(\d+)</td>", checks)]
+    assert shown and shown[0][1] == max(got.values()), shown[:3]
+    assert all(got[g] == n >= expected.get(g, 0) for g, n in shown), [(g, n, got.get(g), expected.get(g)) for g, n in shown]
+    assert [n for _, n in shown] == sorted((n for _, n in shown), reverse=True)
+    assert f"class report: {len(graded_class.results)} graded" in proc.stdout
+    for part in PARTS:
+        assert (out / f"{part}.png").stat().st_size > 1000
